@@ -1,0 +1,58 @@
+"""The `imagenets-hf` command line: one entry point, one module per subcommand.
+
+Every module in this package that defines `register(subparsers)` adds its
+subcommand(s); `register` must call `parser.set_defaults(run=function)` where
+`function(args) -> int` does the work. Modules are ordered by their `ORDER`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError, KeyError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imagenets-hf",
+        description="ImageNet-S for the Hugging Face stack: prepare, evaluate, submit, export.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback on errors (also IMAGENETS_HF_DEBUG=1)"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    modules = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "register"):
+            modules.append(module)
+    for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)):
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 user error) instead of exiting."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except USER_ERRORS as error:
+        if args.debug or os.environ.get("IMAGENETS_HF_DEBUG"):
+            raise
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"imagenets-hf {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"imagenets-hf {args.command}: interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
