@@ -14,7 +14,16 @@ from .masks import decode_mask, encode_mask, encode_mask_png
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported lazily)
-_LAZY = {}
+_LAZY = {
+    "load_dataset": ".loading",
+    "ImageNetS": ".builder",
+    "ImageNetSConfig": ".builder",
+    "load_metadata": ".metadata",
+    "Metadata": ".metadata",
+    "evaluate_segmentation": ".evaluation",
+    "Accumulator": ".evaluation",
+    "image_statistics": ".evaluation",
+}
 
 
 def __getattr__(name: str):
