@@ -1,0 +1,7 @@
+"""`python -m imagenets_hf ...` is the `imagenets-hf` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
