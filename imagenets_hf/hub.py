@@ -85,9 +85,6 @@ def list_upload(folder: str | os.PathLike) -> list[UploadFile]:
     for config in configs:
         name = config.get("config_name", "default")
         patterns = _data_file_patterns(config)
-        matched = {path for path in files for pattern in patterns if fnmatch.fnmatchcase(path, pattern)}
-        if not matched:
-            raise _missing(folder, f"config {name!r} lists {', '.join(patterns) or 'no data files'} but no such file exists")
         manifest = read_manifest(folder, name)
         if manifest is not None:
             for split in manifest["splits"].values():
@@ -95,6 +92,14 @@ def list_upload(folder: str | os.PathLike) -> list[UploadFile]:
                     if files.get(shard["path"]) != shard["size"]:
                         state = "is missing" if shard["path"] not in files else "has another size than when written"
                         raise _missing(folder, f"shard {shard['path']} of config {name!r} {state}")
+        if not patterns:
+            raise _missing(folder, f"config {name!r} lists no data files in {README_NAME}")
+        matched = set()
+        for pattern in patterns:
+            matches = {path for path in files if fnmatch.fnmatchcase(path, pattern)}
+            if not matches:
+                raise _missing(folder, f"config {name!r} lists {pattern} but no such file exists")
+            matched |= matches
         selected |= matched
     return [UploadFile(path, files[path]) for path in sorted(selected)]
 
