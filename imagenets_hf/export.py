@@ -301,7 +301,7 @@ def _read_json(path: str) -> dict | None:
     try:
         with open(path, encoding="utf-8") as file:
             return json.load(file)
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
         return None
 
 
@@ -508,7 +508,8 @@ def write_card(output_dir: str | os.PathLike, *, pretty_name: str = "ImageNet-S"
 
     manifests = {}
     for name in os.listdir(output_dir):
-        manifest = read_manifest(output_dir, name) if not name.startswith(".") else None
+        is_config_dir = not name.startswith(".") and os.path.isdir(os.path.join(output_dir, name))
+        manifest = read_manifest(output_dir, name) if is_config_dir else None
         if manifest is not None and manifest.get("config_name") == name:
             manifests[name] = manifest
 

@@ -220,7 +220,8 @@ def test_export_interrupted_after_one_shard_resumes_to_an_identical_result(
     monkeypatch.setattr(export_module, "_write_shard", lambda dataset, path: written.append(path) or original(dataset, path))
     export("50", output, **_sources(setups["50"]), cache_dir=cache_dir, max_shard_size=size, progress=False)
     assert _hashes(output) == _hashes(reference)
-    assert len(_hashes(output)) == 1 + sum(len(s["shards"]) for s in read_manifest(output, "50")["splits"].values())
+    assert len(_hashes(output)) == 2 + sum(  # README.md, 50/.export.json and the shards
+        len(s["shards"]) for s in read_manifest(output, "50")["splits"].values())
     assert (output / "50" / "train-00000-of-00003.parquet").stat().st_mtime_ns == staged  # kept, not rewritten
     assert "train-00000-of-00003.parquet" not in [os.path.basename(p) for p in written]
     assert not os.path.exists(output / ".50.partial")
@@ -258,7 +259,7 @@ def test_reexport_with_another_shard_count_replaces_the_old_shards_only_when_com
 
     monkeypatch.setattr(export_module, "_write_shard", original)
     export("50", output, **_sources(setups["50"]), cache_dir=cache_dir, progress=False)
-    assert sorted(os.listdir(output / "50")) == [".export.json"] + [f"{split}-00000-of-00001.parquet" for split in SPLITS]
+    assert sorted(os.listdir(output / "50")) == [".export.json"] + sorted(f"{split}-00000-of-00001.parquet" for split in SPLITS)
     assert (output / "notes.txt").read_text() == "mine"
     loaded = datasets.load_dataset(str(output), "50", split="train", cache_dir=str(tmp_path / "cache"))
     assert _comparable(_raw(loaded)) == _comparable(_raw(built["50"]["train"]))
