@@ -21,16 +21,18 @@ inside DIR/<config>/ and its own hidden DIR/.<config>.* folders.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._io import atomic_write, atomic_write_text
+from ._io import atomic_write_text
 
 if TYPE_CHECKING:  # heavy imports stay lazy: `imagenets-hf --help` must start fast
     import datasets
@@ -191,8 +193,12 @@ def _read_files(paths: list[str | None]):
         for file in files:
             if file is not None:
                 file.close()
-    valid = np.array([path is not None for path in paths])
+    valid = np.array([path is not None for path in paths], dtype=bool)
     validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if not valid.all() else None
+    if offsets[-1] < 2**31:  # binary's int32 offsets: no cast, no copy
+        return pa.BinaryArray.from_buffers(
+            pa.binary(), len(paths), [validity, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
+        )
     return pa.LargeBinaryArray.from_buffers(
         pa.large_binary(), len(paths), [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
     ).cast(pa.binary())
@@ -212,10 +218,11 @@ def _embed_media_column(storage, feature):
 
         return embed_array_storage(storage, feature)
     to_read = [p if (p is not None and not b and not m) else None for p, b, m in zip(paths, has_bytes, missing)]
+    data = storage.field("bytes")
     if any(p is not None for p in to_read):
-        data = pc.coalesce(storage.field("bytes"), _read_files(to_read))
-    else:
-        data = storage.field("bytes")
+        read = _read_files(to_read)
+        # the builder references every image by path: then no value to merge (and no 10 MB copy per batch)
+        data = read if data.null_count == len(data) else pc.coalesce(data, read)
     names = pa.array([os.path.basename(p) if p is not None else None for p in paths], type=pa.string())
     return pa.StructArray.from_arrays([data, names], names=["bytes", "path"], mask=storage.is_null())
 
@@ -257,16 +264,35 @@ def _write_shard(dataset: datasets.Dataset, path: str) -> dict[str, int]:
     features = dataset.features
     schema = features.arrow_schema
     num_bytes = 0
-    with atomic_write(path, "wb") as file:
-        with pq.ParquetWriter(file, schema, **_parquet_options(features)) as writer:
+    folder, name = os.path.split(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        # pyarrow's own file output: through a Python file object every page would cost a Python call and a copy
+        with pq.ParquetWriter(temporary, schema, **_parquet_options(features)) as writer:
             for table in dataset.with_format("arrow").iter(batch_size=ROW_GROUP_ROWS):
                 table = _embed(table, features)
                 num_bytes += table.nbytes
                 writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             if len(dataset) == 0:
                 writer.write_table(schema.empty_table())
-    _make_readable(path)
+        _fsync(temporary)
+        _make_readable(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
     return {"num_examples": len(dataset), "num_bytes": num_bytes, "size": os.path.getsize(path)}
+
+
+def _fsync(path: str) -> None:
+    """Flush `path`'s data to disk, so that once renamed into place a shard survives a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_shard_job(job: tuple[datasets.Dataset, str]) -> dict[str, int]:
