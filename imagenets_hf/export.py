@@ -356,6 +356,24 @@ def _swap_in(output_dir: str, config_name: str) -> None:
         shutil.rmtree(retired)
 
 
+SHARD_NAME = re.compile(r"[A-Za-z0-9_.-]+-\d{5}-of-\d{5}\.parquet")
+
+
+def _check_owned(output_dir: str, config_name: str) -> None:
+    """Refuse to replace a DIR/<config> that an export did not write: it may hold the user's files."""
+    final = _config_dir(output_dir, config_name)
+    if not os.path.exists(final) or os.path.exists(os.path.join(final, MANIFEST_NAME)):
+        return
+    foreign = sorted(
+        name for name in os.listdir(final) if not SHARD_NAME.fullmatch(name) and not name.startswith(".")
+    ) if os.path.isdir(final) else [config_name]
+    if foreign:
+        raise FileExistsError(
+            f"{final} exists and was not written by an export (it holds {', '.join(foreign[:3])}"
+            f"{', ...' if len(foreign) > 3 else ''}): move it away or choose another --output"
+        )
+
+
 def _prepare_staging(staging: str, fingerprint: str, plans: list[ShardPlan]) -> dict[str, dict]:
     """Make `staging` hold only shards of this plan; returns {shard name: info} of those already written."""
     plan = _read_json(os.path.join(staging, PLAN_NAME))
@@ -412,8 +430,11 @@ def export_dataset_dict(
         if features is not None and dataset.features != features:
             raise ValueError(f"split {split!r} has other features than the first split: one config, one schema")
         features = dataset.features
+    if config_name == README_NAME:
+        raise ValueError(f"invalid config name {config_name!r}: it is the card's file name")
     os.makedirs(output_dir, exist_ok=True)
     _recover_swap(output_dir, config_name)
+    _check_owned(output_dir, config_name)
 
     plans = plan_shards(dataset_dict, config_name, max_shard_size)
     fingerprint = _fingerprint(dataset_dict, plans)
@@ -615,12 +636,14 @@ def export(
         raise ValueError("no config to export: name one or more of '50', '300', '919'")
     names = list(dict.fromkeys(get_config(name).name for name in names))  # validates, keeps order
     parse_size(max_shard_size)
+    # every config's annotations are resolved before the first (long) build
+    annotations_of = {name: _annotations_for(annotations, name, several=len(names) > 1) for name in names}
     manifests = {}
     for name in names:
         dataset_dict = load_dataset(
             name,
             imagenet_dir=imagenet_dir,
-            annotations=_annotations_for(annotations, name, several=len(names) > 1),
+            annotations=annotations_of[name],
             metadata_dir=metadata_dir,
             num_proc=num_proc,
             cache_dir=cache_dir,
@@ -642,7 +665,7 @@ def _annotations_for(annotations, config_name: str, *, several: bool):
     spec = get_config(config_name)
     folder = os.fspath(annotations)
     if os.path.isdir(folder):
-        for candidate in (spec.annotations_filename, spec.top_folder):
+        for candidate in (spec.annotations_filename, f"{spec.top_folder}.zip", spec.top_folder):
             if os.path.exists(os.path.join(folder, candidate)):
                 return os.path.join(folder, candidate)
     raise ValueError(

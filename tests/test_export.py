@@ -313,3 +313,33 @@ def test_export_refuses_a_file_as_output(built, tmp_path):
 def test_parse_size(size):
     expected = {"500MB": 500 * 10**6, "2GiB": 2 * 2**30, "1kb": 1000, 4096: 4096, "1.5GB": 1_500_000_000}
     assert export_module.parse_size(size) == expected[size]
+
+
+def test_export_never_replaces_a_config_folder_it_did_not_write(built, tmp_path):
+    output = tmp_path / "hub"
+    (output / "50").mkdir(parents=True)
+    (output / "50" / "my-notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"hub/50 exists and was not written by an export \(it holds my-notes.txt\)"):
+        export_dataset_dict(built["50"], output, "50", progress=False)
+    assert os.listdir(output / "50") == ["my-notes.txt"]
+
+
+def test_several_configs_take_their_zip_from_an_annotations_folder(setups, built, cache_dir, tmp_path):
+    """With several configs, --annotations is a folder holding each config's zip (here ImageNetS50.zip, ImageNetS300.zip)."""
+    folder = tmp_path / "zips"
+    folder.mkdir()
+    for name, setup in setups.items():
+        os.symlink(setup.annotations, folder / f"ImageNetS{name}.zip")
+    assert all(setup.imagenet_dir for setup in setups.values())
+    # one ImageNet copy holding both configs' files
+    imagenet = testing.make_fake_imagenet(tmp_path / "imagenet", setups["50"].metadata_dir, None)
+    output = tmp_path / "hub"
+    manifests = export(["50", "300"], output, imagenet_dir=imagenet, annotations=folder,
+                       metadata_dir=setups["50"].metadata_dir, cache_dir=cache_dir, progress=False)
+    assert list(manifests) == ["50", "300"]
+    assert [c["config_name"] for c in _readme_yaml(output)["configs"]] == ["50", "300"]
+    for name in ("50", "300"):
+        assert manifests[name]["splits"]["validation"]["num_examples"] == built[name]["validation"].num_rows
+    with pytest.raises(ValueError, match="make it a folder holding ImageNetS919-5f7f58ae1003d21da9409a8576bf7680.zip"):
+        export(["50", "919"], tmp_path / "other", imagenet_dir=imagenet, annotations=folder,
+               metadata_dir=setups["50"].metadata_dir, cache_dir=cache_dir, progress=False)
