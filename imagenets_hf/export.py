@@ -629,13 +629,37 @@ def export(
     Returns {config name: manifest} (see `export_dataset_dict`).
     """
     from .configs import get_config
-    from .loading import load_dataset
 
     names = [configs] if isinstance(configs, (str, int)) else list(configs)
     if not names:
         raise ValueError("no config to export: name one or more of '50', '300', '919'")
     names = list(dict.fromkeys(get_config(name).name for name in names))  # validates, keeps order
     parse_size(max_shard_size)
+    with _datasets_progress_bars(progress):
+        return _export_configs(names, output_dir, imagenet_dir=imagenet_dir, annotations=annotations,
+                               metadata_dir=metadata_dir, max_shard_size=max_shard_size, num_proc=num_proc,
+                               cache_dir=cache_dir, progress=progress)
+
+
+@contextlib.contextmanager
+def _datasets_progress_bars(enabled: bool):
+    """datasets' own bars (building, loading) follow `progress` too, and are restored afterwards."""
+    from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_disabled = are_progress_bars_disabled()
+    if not enabled:
+        disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not enabled and not was_disabled:
+            enable_progress_bars()
+
+
+def _export_configs(names, output_dir, *, imagenet_dir, annotations, metadata_dir, max_shard_size, num_proc,
+                    cache_dir, progress) -> dict[str, dict]:
+    from .loading import load_dataset
+
     # every config's annotations are resolved before the first (long) build
     annotations_of = {name: _annotations_for(annotations, name, several=len(names) > 1) for name in names}
     manifests = {}
