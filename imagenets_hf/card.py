@@ -35,16 +35,28 @@ def _split_sizes(card_data: dict) -> dict[str, dict[str, int]]:
     }
 
 
+def _num_classes(card_data: dict) -> dict[str, int]:
+    """Classes per config, read from the label feature's names (["other", wnid...]) in dataset_info."""
+    infos = card_data.get("dataset_info") or []
+    result = {}
+    for info in [infos] if isinstance(infos, dict) else infos:
+        for feature in info.get("features") or []:
+            names = (feature.get("dtype") or {}).get("class_label", {}).get("names") if isinstance(feature.get("dtype"), dict) else None
+            if feature.get("name") == "label" and names:
+                result[info.get("config_name", "default")] = len(names) - 1
+    return result
+
+
 def _configs_table(card_data: dict) -> str:
     sizes = _split_sizes(card_data)
+    classes_of = _num_classes(card_data)
     names = [c["config_name"] for c in card_data.get("configs") or []]
     lines = [
         "| config | classes | " + " | ".join(SPLITS) + " |",
         "|---|---|" + "---|" * len(SPLITS),
     ]
     for name in names:
-        spec = CONFIGS.get(name)
-        classes = str(spec.num_classes) if spec else "?"
+        classes = classes_of.get(name, CONFIGS[name].num_classes if name in CONFIGS else "?")
         counts = [f"{sizes.get(name, {}).get(split, 0):,}" if split in sizes.get(name, {}) else "-" for split in SPLITS]
         lines.append(f'| "{name}" | {classes} | ' + " | ".join(counts) + " |")
     return "\n".join(lines)
