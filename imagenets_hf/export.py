@@ -33,6 +33,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._io import atomic_write_text
+from ._parquet import (
+    ROW_GROUP_ROWS,
+    fsync_file,
+    gone_since_build,
+    is_plain_local_path,
+    media_columns,
+    write_embedded_parquet,
+)
 
 if TYPE_CHECKING:  # heavy imports stay lazy: `imagenets-hf --help` must start fast
     import datasets
@@ -43,10 +51,6 @@ README_NAME = "README.md"
 
 FORMAT_VERSION = 1
 """Bumped when the bytes written for the same input change, so that old partial shards are not reused."""
-
-ROW_GROUP_ROWS = 100
-"""Rows per Parquet row group. Streaming and the hub's viewer read a whole row group to get one row:
-100 images (~10 MB) keeps that cheap, as datasets 3.x did for image datasets."""
 
 DEFAULT_MAX_SHARD_SIZE = "500MB"
 
@@ -92,19 +96,15 @@ class ShardPlan:
         return f"{self.config_name}/{self.name}"
 
 
-def _media_columns(features: datasets.Features) -> list[str]:
-    import datasets
-
-    return [name for name, feature in features.items() if isinstance(feature, (datasets.Image, datasets.Audio))]
-
-
 def _file_size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        from datasets.utils.file_utils import xgetsize  # zip://, tar:// and remote paths
+    if is_plain_local_path(path):
+        try:
+            return os.path.getsize(path)
+        except FileNotFoundError:
+            raise gone_since_build(path) from None
+    from datasets.utils.file_utils import xgetsize  # zip://, tar:// and remote paths
 
-        return xgetsize(path)
+    return xgetsize(path)
 
 
 def estimate_nbytes(dataset: datasets.Dataset, *, sample_rows: int = 1000) -> int:
@@ -116,7 +116,7 @@ def estimate_nbytes(dataset: datasets.Dataset, *, sample_rows: int = 1000) -> in
     nbytes = dataset.data.nbytes
     if len(dataset) == 0:
         return nbytes
-    media = _media_columns(dataset.features)
+    media = media_columns(dataset.features)
     if media:
         sample = dataset.data.slice(0, min(sample_rows, len(dataset.data))).select(media)
         extra = 0
@@ -164,119 +164,17 @@ def _fingerprint(dataset_dict: Mapping[str, datasets.Dataset], plans: list[Shard
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _is_plain_local_path(path: str) -> bool:
-    return "://" not in path and "::" not in path
-
-
-def _read_files(paths: list[str | None]):
-    """pa.BinaryArray of the files' bytes (null where `paths` is None), read straight into one Arrow buffer.
-
-    Reading with readinto into a preallocated buffer avoids a Python bytes object
-    and a copy per image: the export then costs little more than copying the files.
-    """
-    import numpy as np
-    import pyarrow as pa
-
-    files = [open(path, "rb", buffering=0) if path is not None else None for path in paths]  # noqa: SIM115
-    try:
-        sizes = np.array([os.fstat(file.fileno()).st_size if file else 0 for file in files], dtype=np.int64)
-        offsets = np.zeros(len(paths) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=offsets[1:])
-        data = np.empty(int(offsets[-1]), dtype=np.uint8)
-        view = memoryview(data)
-        for file, start, size, path in zip(files, offsets[:-1], sizes, paths):
-            if file is not None:
-                read = file.readinto(view[start : start + size])
-                if read != size:
-                    raise OSError(f"{path} changed while being read ({read} of {size} bytes): re-run the export")
-    finally:
-        for file in files:
-            if file is not None:
-                file.close()
-    valid = np.array([path is not None for path in paths], dtype=bool)
-    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if not valid.all() else None
-    if offsets[-1] < 2**31:  # binary's int32 offsets: no cast, no copy
-        return pa.BinaryArray.from_buffers(
-            pa.binary(), len(paths), [validity, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
-        )
-    return pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), len(paths), [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
-    ).cast(pa.binary())
-
-
-def _embed_media_column(storage, feature):
-    """Image/Audio storage (struct<bytes, path>) with file bytes embedded and paths reduced to base names."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    paths = storage.field("path").to_pylist()
-    has_bytes = storage.field("bytes").is_valid().to_pylist()
-    missing = storage.is_null().to_pylist()
-    if any(p is not None and not b and not _is_plain_local_path(p) for p, b in zip(paths, has_bytes)):
-        # zip://, tar:// or remote files: datasets' own embedding reads them through fsspec
-        from datasets.table import embed_array_storage
-
-        return embed_array_storage(storage, feature)
-    to_read = [p if (p is not None and not b and not m) else None for p, b, m in zip(paths, has_bytes, missing)]
-    data = storage.field("bytes")
-    if any(p is not None for p in to_read):
-        read = _read_files(to_read)
-        # the builder references every image by path: then no value to merge (and no 10 MB copy per batch)
-        data = read if data.null_count == len(data) else pc.coalesce(data, read)
-    names = pa.array([os.path.basename(p) if p is not None else None for p in paths], type=pa.string())
-    return pa.StructArray.from_arrays([data, names], names=["bytes", "path"], mask=storage.is_null())
-
-
-def _embed(table, features: datasets.Features):
-    """`table` with every image/audio referenced by a path replaced by the file's bytes (as push_to_hub does)."""
-    import pyarrow as pa
-
-    media = set(_media_columns(features))
-    columns = [
-        _embed_media_column(table[name].combine_chunks(), features[name]) if name in media else table[name]
-        for name in table.column_names
-    ]
-    return pa.Table.from_arrays(columns, schema=features.arrow_schema)
-
-
-def _parquet_options(features: datasets.Features) -> dict[str, Any]:
-    media = set(_media_columns(features))
-    return {
-        # JPEG and PNG bytes do not compress: snappy on them only costs time. Strings still compress.
-        "compression": {
-            **{f"{name}.bytes": "none" for name in media},
-            **{name: "snappy" for name in features if name not in media},
-            **{f"{name}.path": "snappy" for name in media},
-        },
-        # min/max statistics of image bytes are useless (and pyarrow truncates them anyway)
-        "write_statistics": [name for name in features if name not in media],
-        "use_dictionary": [name for name in features if name not in media],
-    }
-
-
 def _write_shard(dataset: datasets.Dataset, path: str) -> dict[str, int]:
-    """Write `dataset` (one shard) to Parquet at `path` atomically, images embedded.
+    """Write `dataset` (one shard) to Parquet at `path` atomically (temporary name, fsync, rename), images embedded.
 
     Returns {"num_examples", "num_bytes" (Arrow bytes, embedded), "size" (file bytes)}.
     """
-    import pyarrow.parquet as pq
-
-    features = dataset.features
-    schema = features.arrow_schema
-    num_bytes = 0
     folder, name = os.path.split(path)
     fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
-        # pyarrow's own file output: through a Python file object every page would cost a Python call and a copy
-        with pq.ParquetWriter(temporary, schema, **_parquet_options(features)) as writer:
-            for table in dataset.with_format("arrow").iter(batch_size=ROW_GROUP_ROWS):
-                table = _embed(table, features)
-                num_bytes += table.nbytes
-                writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-            if len(dataset) == 0:
-                writer.write_table(schema.empty_table())
-        _fsync(temporary)
+        num_bytes = write_embedded_parquet(dataset, temporary)
+        fsync_file(temporary)
         _make_readable(temporary)
         os.replace(temporary, path)
     except BaseException:
@@ -284,15 +182,6 @@ def _write_shard(dataset: datasets.Dataset, path: str) -> dict[str, int]:
             os.unlink(temporary)
         raise
     return {"num_examples": len(dataset), "num_bytes": num_bytes, "size": os.path.getsize(path)}
-
-
-def _fsync(path: str) -> None:
-    """Flush `path`'s data to disk, so that once renamed into place a shard survives a power cut."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_shard_job(job: tuple[datasets.Dataset, str]) -> dict[str, int]:

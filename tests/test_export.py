@@ -340,3 +340,36 @@ def test_several_configs_take_their_zip_from_an_annotations_folder(setups, built
     with pytest.raises(ValueError, match="make it a folder holding ImageNetS919-5f7f58ae1003d21da9409a8576bf7680.zip"):
         export(["50", "919"], tmp_path / "other", imagenet_dir=imagenet, annotations=folder,
                metadata_dir=setups["50"].metadata_dir, cache_dir=cache_dir, progress=False)
+
+
+def test_an_image_deleted_since_the_build_is_named(tmp_path):
+    setup = testing.make_fake_setup(tmp_path / "fake", "50")
+    dataset_dict = build("50", cache_dir=str(tmp_path / "cache"), **_sources(setup))
+    gone = _raw(dataset_dict["validation"])[1]["image"]["path"]
+    os.unlink(gone)
+    with pytest.raises(FileNotFoundError, match=f"{gone} is gone since the dataset was built"):
+        export_dataset_dict(dataset_dict, tmp_path / "hub", "50", progress=False)
+    assert not os.path.exists(tmp_path / "hub" / "50")
+
+
+def test_images_given_as_bytes_paths_or_none_are_embedded_unchanged(tmp_path):
+    """The embedding keeps bytes already there, reads paths, and keeps missing images missing."""
+    jpeg = testing.fake_image_bytes("rgb")
+    png = testing.fake_image_bytes("png")
+    (tmp_path / "a.JPEG").write_bytes(jpeg)
+    features = datasets.Features({"image": datasets.Image(), "segmentation": datasets.Image()})
+    rows = [
+        {"image": {"bytes": None, "path": str(tmp_path / "a.JPEG")}, "segmentation": {"bytes": png, "path": "m.png"}},
+        {"image": {"bytes": png, "path": None}, "segmentation": None},
+        {"image": None, "segmentation": {"bytes": None, "path": str(tmp_path / "a.JPEG")}},
+    ]
+    dataset = datasets.Dataset.from_list(rows, features=features)
+    export_dataset_dict(datasets.DatasetDict({"train": dataset}), tmp_path / "hub", "mixed", progress=False)
+    loaded = datasets.load_dataset(str(tmp_path / "hub"), "mixed", split="train", cache_dir=str(tmp_path / "c"))
+    loaded = loaded.cast_column("image", datasets.Image(decode=False)).cast_column(
+        "segmentation", datasets.Image(decode=False))
+    assert list(loaded) == [
+        {"image": {"bytes": jpeg, "path": "a.JPEG"}, "segmentation": {"bytes": png, "path": "m.png"}},
+        {"image": {"bytes": png, "path": None}, "segmentation": None},
+        {"image": None, "segmentation": {"bytes": jpeg, "path": "a.JPEG"}},
+    ]
