@@ -83,6 +83,9 @@ def plan_examples(
     pools merged synsets into their target); for the other splits, rows
     (image_id, image path, label, mask relpath or "", imagenet synset).
 
+    `annotations` None skips the mask checks (for planning without the zip,
+    e.g. counting split sizes).
+
     Raises:
         FileNotFoundError: images or masks are missing (count and the first
             expected paths), unless `allow_missing`, which skips them with a

@@ -24,9 +24,11 @@ real 919 lists (~50k files) take seconds.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tarfile
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -168,22 +170,31 @@ class _FileMaker:
 
     def write(self, path: str, data: bytes) -> None:
         if self.link:
-            blob = self._blob_of.get(data)
-            if blob is None:
-                blob = os.path.join(self.blobs, f"{len(self._blob_of)}.bin")
-                os.makedirs(self.blobs, exist_ok=True)
-                _write(blob, data)
-                self._blob_of[data] = blob
             try:
-                os.link(blob, path)
+                self._link(data, path)
                 return
-            except FileExistsError:
-                os.unlink(path)
-                os.link(blob, path)
-                return
-            except OSError:
-                self.link = False  # cross-device or no hard links on this file system
+            except OSError as error:
+                if error.errno != errno.EMLINK:
+                    self.link = False  # cross-device or no hard links on this file system
+                else:  # ext4 allows 65000 links per inode: start a new copy
+                    self._blob_of.pop(data)
+                    self._link(data, path)
+                    return
         _write(path, data)
+
+    def _link(self, data: bytes, path: str) -> None:
+        blob = self._blob_of.get(data)
+        if blob is None:
+            os.makedirs(self.blobs, exist_ok=True)
+            fd, blob = tempfile.mkstemp(suffix=".bin", dir=self.blobs)  # never reuse an earlier run's copy
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            self._blob_of[data] = blob
+        try:
+            os.link(blob, path)
+        except FileExistsError:  # a re-run over an earlier fake tree
+            os.unlink(path)
+            os.link(blob, path)
 
 
 def _configs(config: str | None) -> list[str]:
