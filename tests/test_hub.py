@@ -214,3 +214,17 @@ def test_push_of_a_config_whose_files_are_gone(exported):
     os.unlink(exported / "50" / ".export.json")
     with pytest.raises(FileNotFoundError, match="config '50' lists 50/validation-\\* but no such file"):
         list_upload(exported)
+
+
+def test_the_fake_records_calls_that_the_real_hfapi_accepts(exported):
+    """Every call push makes binds to huggingface_hub.HfApi's real signature (so the fake cannot drift)."""
+    import inspect
+
+    api = FakeApi()
+    push(exported, "me/imagenet-s", gated="auto", revision="v1", api=api)
+    for name, repo_id, kwargs in api.calls:
+        method = getattr(huggingface_hub.HfApi, name)
+        if name == "upload_folder":
+            inspect.signature(method).bind(None, **kwargs)
+        else:
+            inspect.signature(method).bind(None, repo_id, **kwargs)
