@@ -1,0 +1,159 @@
+"""Push an exported folder (see `imagenets_hf.export`) to a dataset repository on the hub.
+
+ImageNet's terms of access forbid redistributing its images, so a push goes to
+a private repository (the default) or to a gated one, and never to a
+repository that is public without a gate.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .export import README_NAME, read_manifest
+
+REPO_TYPE = "dataset"
+GATED_MODES = ("auto", "manual")
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    """One file of an upload: its path in the repository (posix, relative) and its size in bytes."""
+
+    path: str
+    size: int
+
+
+def _missing(folder: str, what: str) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"{folder} is not an exported ImageNet-S folder: {what}. "
+        f"Create it with `imagenets-hf export CONFIG --output {folder} --imagenet-dir ...`"
+    )
+
+
+def read_card_configs(folder: str | os.PathLike) -> list[dict]:
+    """The `configs` entries of FOLDER/README.md's YAML ([{"config_name", "data_files": [...]}, ...])."""
+    from huggingface_hub import DatasetCard
+
+    folder = os.fspath(folder)
+    readme = os.path.join(folder, README_NAME)
+    if not os.path.isdir(folder):
+        raise _missing(folder, "the folder does not exist")
+    if not os.path.isfile(readme):
+        raise _missing(folder, f"{README_NAME} is missing")
+    with open(readme, encoding="utf-8", newline="") as file:
+        try:
+            data = DatasetCard(file.read()).data.to_dict()
+        except ValueError as error:
+            raise ValueError(f"the YAML header of {readme} is invalid ({error}): re-run `imagenets-hf export`") from None
+    configs = data.get("configs")
+    if not configs or not isinstance(configs, list):
+        raise _missing(folder, f"{README_NAME} has no `configs` list in its YAML header")
+    return configs
+
+
+def _data_file_patterns(config: dict) -> list[str]:
+    data_files = config.get("data_files")
+    if isinstance(data_files, str):
+        return [data_files]
+    patterns = []
+    for entry in data_files or []:
+        paths = entry.get("path") if isinstance(entry, dict) else entry
+        patterns.extend([paths] if isinstance(paths, str) else list(paths or []))
+    return patterns
+
+
+def list_upload(folder: str | os.PathLike) -> list[UploadFile]:
+    """Check FOLDER and list what a push uploads: README.md and every data file its configs name, sorted.
+
+    Raises FileNotFoundError naming what is missing: README.md, its configs, a
+    config whose patterns match no file, or a shard that the config's export
+    manifest lists but that is absent or of another size (an export that did not finish).
+    """
+    folder = os.fspath(folder)
+    configs = read_card_configs(folder)
+    files = {}
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # staging folders and caches stay local
+        for name in names:
+            if not name.startswith("."):
+                path = os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
+                files[path] = os.path.getsize(os.path.join(root, name))
+    selected = {README_NAME}
+    for config in configs:
+        name = config.get("config_name", "default")
+        patterns = _data_file_patterns(config)
+        manifest = read_manifest(folder, name)
+        if manifest is not None:
+            for split in manifest["splits"].values():
+                for shard in split["shards"]:
+                    if files.get(shard["path"]) != shard["size"]:
+                        state = "is missing" if shard["path"] not in files else "has another size than when written"
+                        raise _missing(folder, f"shard {shard['path']} of config {name!r} {state}")
+        if not patterns:
+            raise _missing(folder, f"config {name!r} lists no data files in {README_NAME}")
+        matched = set()
+        for pattern in patterns:
+            matches = {path for path in files if fnmatch.fnmatchcase(path, pattern)}
+            if not matches:
+                raise _missing(folder, f"config {name!r} lists {pattern} but no such file exists")
+            matched |= matches
+        selected |= matched
+    return [UploadFile(path, files[path]) for path in sorted(selected)]
+
+
+def push(
+    folder: str | os.PathLike,
+    repo_id: str,
+    *,
+    private: bool = True,
+    gated: str | None = None,
+    revision: str | None = None,
+    token: str | None = None,
+    commit_message: str | None = None,
+    api: Any = None,
+) -> Any:
+    """Upload FOLDER (an export) to the dataset repository `repo_id` in one commit; returns the commit info.
+
+    The repository is created if needed: private by default; with `gated`
+    ("auto" or "manual") public but gated, so that users must accept terms
+    first. Refuses a repository that exists and is public without a gate.
+    Remote shards of the pushed configs that this upload does not contain
+    (an older shard count) are deleted in the same commit. `revision`: a
+    branch, created if needed. The token comes from `token`, else HF_TOKEN or
+    `hf auth login`. `api`: an `huggingface_hub.HfApi` (tests pass a fake).
+    """
+    if "/" not in repo_id or repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise ValueError(f"invalid --repo-id {repo_id!r}: write it as ORG/NAME (or USER/NAME)")
+    if gated is not None and gated not in GATED_MODES:
+        raise ValueError(f"invalid gated mode {gated!r}: use one of {', '.join(GATED_MODES)}")
+    folder = os.fspath(folder)
+    upload = list_upload(folder)
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+    public_gated = gated is not None
+    api.create_repo(repo_id, repo_type=REPO_TYPE, private=not public_gated and private, exist_ok=True)
+    if public_gated:
+        api.update_repo_settings(repo_id, repo_type=REPO_TYPE, gated=gated)
+    info = api.repo_info(repo_id, repo_type=REPO_TYPE)
+    if not getattr(info, "private", False) and not getattr(info, "gated", False):
+        raise ValueError(
+            f"dataset repo {repo_id} is public and not gated: ImageNet's terms forbid redistributing its images. "
+            "Make it private or gated in its settings on the hub (or push with --gated manual), then push again"
+        )
+    if revision and revision != "main":
+        api.create_branch(repo_id, branch=revision, repo_type=REPO_TYPE, exist_ok=True)
+    configs = [c.get("config_name", "default") for c in read_card_configs(folder)]
+    return api.upload_folder(
+        repo_id=repo_id,
+        folder_path=folder,
+        repo_type=REPO_TYPE,
+        revision=revision,
+        allow_patterns=[file.path for file in upload],
+        delete_patterns=[f"{name}/*.parquet" for name in configs],
+        commit_message=commit_message or f"Upload ImageNet-S (configs {', '.join(configs)}) with imagenets-hf",
+    )
