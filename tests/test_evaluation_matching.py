@@ -60,6 +60,20 @@ def test_reproduces_munkres_1_1_4_on_sparse_cooccurrence_40x40():
         assert munkres_assignment(cost) == reference_assignment(cost)
 
 
+def test_reproduces_munkres_1_1_4_with_many_empty_rows_and_columns():
+    # few images for many classes: most predicted labels never occur (all-equal rows),
+    # the case with the longest prime chains and several matrix updates
+    rng = np.random.default_rng(11)
+    for size in (30, 60):
+        cooccurrence = np.zeros((size, size), dtype=np.int64)
+        for _ in range(size // 3):
+            classes = rng.choice(size, int(rng.integers(1, 4)), replace=False)
+            predicted = rng.choice(size // 2, int(rng.integers(1, 4)), replace=False)
+            cooccurrence[np.ix_(predicted, classes)] += 1
+        cost = (1 - cooccurrence / (size // 3)).astype(np.float32).astype(float)
+        assert munkres_assignment(cost) == reference_assignment(cost)
+
+
 def test_munkres_rejects_bad_matrices():
     with pytest.raises(ValueError, match="non-empty 2-D"):
         munkres_assignment(np.zeros((0, 3)))
