@@ -77,7 +77,7 @@ def test_accumulator_compacts_many_images(monkeypatch):
     rng = np.random.default_rng(9)
     pairs = [random_pair(rng, 4) for _ in range(40)]
     compacted = accumulate(pairs, 4)
-    monkeypatch.setattr(module, "_COMPACT_ENTRIES", 1 << 20)
+    monkeypatch.setattr(module, "_COMPACT_ENTRIES", 1 << 13)
     same(score(compacted), score(accumulate(pairs, 4)))
 
 

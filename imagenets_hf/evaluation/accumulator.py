@@ -34,7 +34,7 @@ SIZE_BUCKETS = (
 _BUCKET_LIMITS = np.array([bucket.max_percent for bucket in SIZE_BUCKETS])
 _NUM_BUCKET_MASKS = 1 << len(SIZE_BUCKETS)
 
-_COMPACT_ENTRIES = 1 << 20  # pending sparse entries before they are summed up
+_COMPACT_ENTRIES = 1 << 13  # pending sparse entries (at least) before they are summed up
 
 
 class _SparseCounter:
@@ -85,7 +85,7 @@ class _Records:
 
     def add(self, rows: np.ndarray) -> None:
         self._pending.append(rows)
-        if len(self._pending) >= 4096:
+        if len(self._pending) >= 512:
             self.compact()
 
     def merge(self, other: _Records) -> None:
