@@ -74,35 +74,32 @@ class _Solver:
 
     def _update_zeros(self) -> None:
         zeros = self.matrix == 0
-        self.zero_rows = _bitsets(zeros)  # bit j of zero_rows[i]: matrix[i, j] == 0
-        self.zero_columns = _bitsets(zeros.T)  # bit i of zero_columns[j]
+        self.packed_zero_rows = np.packbits(zeros, axis=1, bitorder="little")
+        self.zero_rows = [int.from_bytes(row.tobytes(), "little") for row in self.packed_zero_rows]
+        self.zero_columns = _bitsets(zeros.T)  # bit i of zero_columns[j]: matrix[i, j] == 0
 
     def solve(self) -> list[int]:
         # step 2: star, row by row, the first zero whose column holds no star yet
-        used = 0
+        self.starred_columns = 0
         for i, zeros in enumerate(self.zero_rows):
-            free = zeros & ~used
+            free = zeros & ~self.starred_columns
             if free:
                 j = _lowest(free)
                 self.star_column[i], self.star_row[j] = j, i
-                used |= 1 << j
+                self.starred_columns |= 1 << j
         while True:
             # step 3: cover the starred columns; done when all are covered
-            covered = sum(1 << j for j, i in enumerate(self.star_row) if i >= 0)
-            if covered == self.all_lines:
+            if self.starred_columns == self.all_lines:
                 return self.star_column
             self.uncovered_rows = self.all_lines
-            self.uncovered_columns = self.all_lines & ~covered
+            self.uncovered_columns = self.all_lines & ~self.starred_columns
             self._prime_and_augment()
 
     def _candidates(self) -> int:
         """Bitset of the uncovered rows holding an uncovered zero."""
-        columns = self.uncovered_columns
-        bits = 0
-        for i, zeros in enumerate(self.zero_rows):
-            if zeros & columns:
-                bits |= 1 << i
-        return bits & self.uncovered_rows
+        columns = np.frombuffer(self.uncovered_columns.to_bytes(self.packed_zero_rows.shape[1], "little"), np.uint8)
+        rows = (self.packed_zero_rows & columns).any(axis=1)
+        return int.from_bytes(np.packbits(rows, bitorder="little").tobytes(), "little") & self.uncovered_rows
 
     def _prime_and_augment(self) -> None:
         """Steps 4 and 6: prime uncovered zeros, updating the matrix when none is left,
@@ -150,6 +147,7 @@ class _Solver:
             self.star_column[i], self.star_row[j] = -1, -1
         for i, j in path[0::2]:
             self.star_column[i], self.star_row[j] = j, i
+        self.starred_columns |= 1 << path[-1][1]  # the path ends in a column without a star
         self.prime_column = [-1] * self.n
 
     def _update_matrix(self) -> None:
