@@ -210,3 +210,13 @@ def test_statistics_round_trip_through_plain_ints():
     assert all(type(value) is int for value in data["pairs"])
     assert type(statistics).from_dict(data) == statistics
     assert statistics.void_pixels == 1 and statistics.valid_pixels == 23
+
+
+def test_empty_image_and_class_count_limits():
+    empty = image_statistics(np.zeros((0, 4), int), np.zeros((0, 4), int), 2)
+    assert empty.valid_pixels == 0 and empty.pairs.shape == (0, 4)
+    # N must stay below the ignore label, which would otherwise be a class
+    with pytest.raises(ValueError, match="num_classes must lie in 1..999"):
+        image_statistics(np.zeros((2, 2), int), np.zeros((2, 2), int), 1000)
+    with pytest.raises(ValueError, match="below 1000"):
+        Accumulator(1000)

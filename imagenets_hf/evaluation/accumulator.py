@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..configs import IGNORE_LABEL
 from .statistics import ImageStatistics
 
 
@@ -123,8 +124,8 @@ class Accumulator:
     """
 
     def __init__(self, num_classes: int) -> None:
-        if int(num_classes) < 1:
-            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+        if not 1 <= int(num_classes) < IGNORE_LABEL:
+            raise ValueError(f"num_classes must be a positive int below {IGNORE_LABEL}, got {num_classes!r}")
         self.num_classes = int(num_classes)
         self.num_images = 0
         self.void_pixels = 0

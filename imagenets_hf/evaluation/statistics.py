@@ -99,6 +99,8 @@ def image_statistics(prediction: np.ndarray, ground_truth: np.ndarray, num_class
         ValueError: shapes differ, maps are not 2-D integer arrays, or the
             ground truth holds a label outside 0..N other than IGNORE_LABEL.
     """
+    if not 1 <= num_classes < IGNORE_LABEL:
+        raise ValueError(f"num_classes must lie in 1..{IGNORE_LABEL - 1}, got {num_classes}")
     prediction = _as_label_map(prediction, "prediction")
     ground_truth = _as_label_map(ground_truth, "ground truth")
     if prediction.shape != ground_truth.shape:
@@ -106,6 +108,8 @@ def image_statistics(prediction: np.ndarray, ground_truth: np.ndarray, num_class
             f"prediction and ground truth differ in size: {prediction.shape[1]}x{prediction.shape[0]} vs "
             f"{ground_truth.shape[1]}x{ground_truth.shape[0]} (W x H); predictions must have the mask's size"
         )
+    if prediction.size == 0:
+        return ImageStatistics(num_classes, np.zeros((0, 4), dtype=np.int64))
     num_labels = num_classes + 1
     slots = 4 * (num_labels + 2)  # per predicted label: gt 0..N, ignore, invalid; times 4 band flags
     code = _ground_truth_codes(num_classes)[ground_truth]
