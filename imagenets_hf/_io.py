@@ -7,6 +7,7 @@ and a re-run simply writes again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -44,3 +45,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_write(path, "w") as file:
         file.write(text)
+
+
+def file_digest(path: str | os.PathLike, algorithm: str) -> str:
+    """Hex digest ("md5", "sha256", ...) of a file, read in blocks (constant memory)."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()

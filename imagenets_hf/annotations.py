@@ -10,7 +10,6 @@ shareable across fork), so it can be handed to `datasets` worker processes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -19,6 +18,7 @@ import urllib.error
 import urllib.request
 import zipfile
 
+from ._io import file_digest
 from .configs import ConfigSpec, get_config
 from .metadata import default_cache_dir, is_offline
 
@@ -202,13 +202,6 @@ def _index(members: list[str], source: str, spec: ConfigSpec) -> tuple[str, dict
     return (prefix + "/" if prefix else ""), {folder: frozenset(values) for folder, values in names.items()}
 
 
-def _md5(path: str) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def download_annotations(config: str | ConfigSpec, *, cache_dir: str | None = None) -> str:
     """Path of the config's official zip in the cache, downloading it (MD5-checked) on first use."""
@@ -235,7 +228,7 @@ def download_annotations(config: str | ConfigSpec, *, cache_dir: str | None = No
             f"downloading {spec.annotations_url} failed ({error}); download it yourself and give its path "
             "with annotations= / --annotations"
         ) from None
-    actual = _md5(partial)
+    actual = file_digest(partial, "md5")
     if actual != spec.annotations_md5:
         os.unlink(partial)
         raise ValueError(

@@ -27,21 +27,13 @@ from typing import Optional
 import datasets
 
 from .annotations import Annotations
-from .configs import CONFIGS
+from .configs import CITATION, CONFIGS
 from .examples import SPLIT_MASKS, generate_examples, plan_examples, split_sizes
 from .imagenet import ImageNetSource
 from .metadata import METADATA_ENV, Metadata, load_metadata
 
 VERSION = datasets.Version("1.0.0")
 
-_CITATION = """\
-@article{gao2022luss,
-  title={Large-scale Unsupervised Semantic Segmentation},
-  author={Gao, Shanghua and Li, Zhong-Yu and Yang, Ming-Hsuan and Cheng, Ming-Ming and Han, Junwei and Torr, Philip},
-  journal={IEEE Transactions on Pattern Analysis and Machine Intelligence},
-  year={2022}
-}
-"""
 
 @dataclass
 class ImageNetSConfig(datasets.BuilderConfig):
@@ -137,7 +129,7 @@ class ImageNetS(datasets.GeneratorBasedBuilder):
                 }
             ),
             homepage="https://github.com/LUSSeg/ImageNet-S",
-            citation=_CITATION,
+            citation=CITATION,
             license="Annotations: see https://github.com/LUSSeg/ImageNet-S; images: ImageNet terms of access",
         )
 

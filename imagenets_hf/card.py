@@ -7,15 +7,8 @@ configs always matches what the folder holds.
 
 from __future__ import annotations
 
-from .configs import CONFIGS, IGNORE_LABEL, SPLITS
+from .configs import CITATION, CONFIGS, IGNORE_LABEL, SPLITS
 
-CITATION = """\
-@article{gao2022luss,
-  title={Large-scale Unsupervised Semantic Segmentation},
-  author={Gao, Shanghua and Li, Zhong-Yu and Yang, Ming-Hsuan and Cheng, Ming-Ming and Han, Junwei and Torr, Philip},
-  journal={IEEE Transactions on Pattern Analysis and Machine Intelligence (TPAMI)},
-  year={2022}
-}"""
 
 SPLIT_DESCRIPTIONS = {
     "train": "unlabelled training images (no mask): the fully unsupervised and distance-matching protocols train on these",

@@ -24,6 +24,14 @@ MERGED_SYNSETS: dict[str, str] = {
 
 SPLITS = ("train", "train_semi", "validation", "test")
 
+CITATION = """\
+@article{gao2022luss,
+  title={Large-scale Unsupervised Semantic Segmentation},
+  author={Gao, Shanghua and Li, Zhong-Yu and Yang, Ming-Hsuan and Cheng, Ming-Ming and Han, Junwei and Torr, Philip},
+  journal={IEEE Transactions on Pattern Analysis and Machine Intelligence (TPAMI)},
+  year={2022}
+}"""
+
 
 @dataclass(frozen=True)
 class ConfigSpec:

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from functools import cached_property
 
-from ._io import atomic_write_bytes
+from ._io import atomic_write_bytes, file_digest
 from .configs import MERGED_SYNSETS, ConfigSpec, get_config
 
 METADATA_ENV = "IMAGENETS_METADATA_DIR"
@@ -247,19 +247,12 @@ def _check_consistency(metadata: Metadata, files: dict[str, str]) -> None:
             raise ValueError(f"{files[kind]}: an image is listed twice; replace it with the file from LUSSeg/ImageNet-S")
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _fetch(relpath: str, folder: str) -> str:
     """The cached copy of list `relpath`, downloaded and sha256-checked on first use."""
     path = os.path.join(folder, relpath)
     expected = SHA256[relpath]
-    if os.path.isfile(path) and _sha256(path) == expected:
+    if os.path.isfile(path) and file_digest(path, "sha256") == expected:
         return path
     url = RAW_BASE_URL + relpath
     if is_offline():

@@ -17,20 +17,13 @@ try:
         resolve_match,
         score,
     )
+    from imagenets_hf.configs import CITATION
     from imagenets_hf.masks import decode_mask
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
         "the imagenet_s metric needs the imagenets-hf package: pip install imagenets-hf"
     ) from error
 
-_CITATION = """\
-@article{gao2022luss,
-  title={Large-scale Unsupervised Semantic Segmentation},
-  author={Gao, Shanghua and Li, Zhong-Yu and Yang, Ming-Hsuan and Cheng, Ming-Ming and Han, Junwei and Torr, Philip},
-  journal={IEEE Transactions on Pattern Analysis and Machine Intelligence},
-  year={2022}
-}
-"""
 
 _DESCRIPTION = """\
 The ImageNet-S benchmark metric (50, 300 or 919 classes; the config name is the
@@ -86,7 +79,7 @@ class ImagenetS(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
             description=_DESCRIPTION + "\n" + _STATISTICS_DOC,
-            citation=_CITATION,
+            citation=CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features(
                 {
