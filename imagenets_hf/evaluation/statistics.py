@@ -1,0 +1,161 @@
+"""Per-image statistics: everything the metric needs from one image, without its pixels.
+
+One image reduces to a sparse joint histogram over its valid pixels (ground
+truth != IGNORE_LABEL) of
+
+    (raw predicted label, ground-truth label, predicted-band flag, ground-truth-band flag)
+
+Every number of the evaluation (pixel and boundary confusions overall and per
+size bucket, image-level accuracy, F-measure, label co-occurrence for the
+matching) is a function of these histograms, and none depends on the matching,
+so a single pass over the images serves both matching and scoring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..configs import IGNORE_LABEL
+from ..masks import MAX_LABEL
+from .boundary import boundary_band
+
+PREDICTED_BAND = 2
+"""Flag bit: the pixel lies in the boundary band of the (raw) prediction."""
+GROUND_TRUTH_BAND = 1
+"""Flag bit: the pixel lies in the boundary band of the ground truth."""
+
+
+@dataclass(frozen=True, eq=False)
+class ImageStatistics:
+    """Sparse joint histogram of one image's valid pixels.
+
+    Attributes:
+        num_classes: N; ground-truth labels are 0..N.
+        pairs: (M, 4) int64 rows (predicted label, ground-truth label, flags,
+            pixel count), sorted, with distinct first three columns and count > 0.
+            flags = PREDICTED_BAND | GROUND_TRUTH_BAND bits.
+    """
+
+    num_classes: int
+    pairs: np.ndarray
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.pairs[:, 0]
+
+    @property
+    def ground_truth(self) -> np.ndarray:
+        return self.pairs[:, 1]
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self.pairs[:, 3]
+
+    @property
+    def valid_pixels(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def void_pixels(self) -> int:
+        """Valid pixels predicted with a label above N (never equal to a class)."""
+        return int(self.counts[self.predicted > self.num_classes].sum())
+
+    def to_dict(self) -> dict:
+        """Plain ints, for Arrow storage: {"num_classes": N, "pairs": [p, g, flags, count, p, g, ...]}."""
+        return {"num_classes": int(self.num_classes), "pairs": self.pairs.ravel().tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImageStatistics:
+        return cls.from_flat(data["pairs"], data["num_classes"])
+
+    @classmethod
+    def from_flat(cls, flat, num_classes: int) -> ImageStatistics:
+        pairs = np.asarray(flat, dtype=np.int64)
+        if pairs.size % 4:
+            raise ValueError(f"image statistics must hold groups of 4 ints, got {pairs.size} values")
+        return cls(int(num_classes), pairs.reshape(-1, 4))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ImageStatistics):
+            return NotImplemented
+        return self.num_classes == other.num_classes and np.array_equal(self.pairs, other.pairs)
+
+    def __repr__(self) -> str:
+        return f"ImageStatistics(num_classes={self.num_classes}, valid_pixels={self.valid_pixels}, pairs={len(self.pairs)})"
+
+
+def image_statistics(prediction: np.ndarray, ground_truth: np.ndarray, num_classes: int) -> ImageStatistics:
+    """Reduce one image to its statistics.
+
+    Args:
+        prediction: (H, W) integer label map, values 0..65535 (above N = void).
+        ground_truth: (H, W) integer label map, values 0..N or IGNORE_LABEL.
+        num_classes: N.
+
+    Raises:
+        ValueError: shapes differ, maps are not 2-D integer arrays, or the
+            ground truth holds a label outside 0..N other than IGNORE_LABEL.
+    """
+    prediction = _as_label_map(prediction, "prediction")
+    ground_truth = _as_label_map(ground_truth, "ground truth")
+    if prediction.shape != ground_truth.shape:
+        raise ValueError(
+            f"prediction and ground truth differ in size: {prediction.shape[1]}x{prediction.shape[0]} vs "
+            f"{ground_truth.shape[1]}x{ground_truth.shape[0]} (W x H); predictions must have the mask's size"
+        )
+    num_labels = num_classes + 1
+    # Ground-truth index: labels 0..N, and IGNORE_LABEL moved to N + 1 (dropped below).
+    gt_counts = np.bincount(ground_truth.ravel(), minlength=IGNORE_LABEL + 1)
+    bad = np.flatnonzero(gt_counts[num_labels:])
+    bad = bad[bad + num_labels != IGNORE_LABEL] + num_labels
+    if bad.size:
+        raise ValueError(
+            f"ground truth holds label(s) {bad[:5].tolist()} outside 0..{num_classes} and {IGNORE_LABEL} (ignore); "
+            f"is num_classes={num_classes} the right config?"
+        )
+    gt_lookup = np.arange(len(gt_counts), dtype=np.int32)
+    gt_lookup[IGNORE_LABEL] = num_labels
+    gt_index = gt_lookup[ground_truth]
+
+    # Compact the (possibly huge, up to 65535) predicted labels to 0..L-1 so the
+    # joint code fits a small bincount.
+    predicted_counts = np.bincount(prediction.ravel())
+    predicted_labels = np.flatnonzero(predicted_counts)
+    predicted_lookup = np.zeros(len(predicted_counts), dtype=np.int32)
+    predicted_lookup[predicted_labels] = np.arange(len(predicted_labels), dtype=np.int32)
+    predicted_index = predicted_lookup[prediction]
+
+    code = predicted_index * (num_labels + 1)
+    code += gt_index
+    code *= 4
+    code += boundary_band(prediction) * np.int32(PREDICTED_BAND)
+    code += boundary_band(ground_truth)
+    code_range = len(predicted_labels) * (num_labels + 1) * 4
+    if code_range <= 4 * code.size + 65536:
+        histogram = np.bincount(code.ravel(), minlength=code_range)
+        codes = np.flatnonzero(histogram)
+        code_counts = histogram[codes]
+    else:  # very many predicted labels in one image: sort instead of a huge histogram
+        codes, code_counts = np.unique(code.ravel(), return_counts=True)
+    flags, rest = codes % 4, codes // 4
+    gt_labels, predicted_positions = rest % (num_labels + 1), rest // (num_labels + 1)
+    keep = gt_labels < num_labels  # drop ignore pixels
+    pairs = np.stack(
+        [predicted_labels[predicted_positions[keep]], gt_labels[keep], flags[keep], code_counts[keep]], axis=1
+    ).astype(np.int64)
+    return ImageStatistics(num_classes, pairs)
+
+
+def _as_label_map(array, what: str) -> np.ndarray:
+    array = np.asarray(array)
+    if array.ndim != 2:
+        raise ValueError(f"the {what} must be an (H, W) label map, got shape {array.shape}")
+    if array.dtype == np.uint16 or array.dtype == np.uint8:
+        return array
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"the {what} must hold integer labels, got dtype {array.dtype}")
+    if array.size and (array.min() < 0 or array.max() > MAX_LABEL):
+        raise ValueError(f"the {what} holds labels {array.min()}..{array.max()} outside 0..{MAX_LABEL}")
+    return array.astype(np.uint16)
