@@ -24,6 +24,8 @@ from .mask_sources import GroundTruth, MaskTree, open_ground_truth, open_predict
 from .masks import decode_mask
 
 RESIZE_MODES = ("nearest",)
+MATCH_METHODS = ("image", "pixel", "majority")
+SOLVERS = ("munkres", "scipy")
 EXAMPLES_SHOWN = 5  # how many file names an error message lists
 
 
@@ -214,6 +216,7 @@ class EvaluationResult:
     void_pixels: int
     missing: list
     extra: list
+    used_metadata: bool = False  # the image list came from the metadata (official ground truth)
 
 
 def evaluate_predictions(
@@ -263,6 +266,7 @@ def evaluate_predictions(
         int(accumulator.void_pixels),
         plan.missing,
         plan.extra,
+        plan.ground_truth.official and names is None,
     )
 
 
@@ -274,3 +278,37 @@ def image_size(file) -> tuple:
 
 def png_bytes_size(data: bytes) -> tuple:
     return image_size(io.BytesIO(data))
+
+
+def match_predictions(
+    predictions: str | os.PathLike,
+    ground_truth: str | os.PathLike,
+    config: str,
+    *,
+    method: str = "image",
+    solver: str = "munkres",
+    split: str = "validation",
+    names: Optional[str] = None,
+    metadata_dir: Optional[str] = None,
+    allow_missing: bool = False,
+    resize: Optional[str] = None,
+    num_workers: int = 0,
+    progress: bool = False,
+):
+    """Only the matching ("image", "pixel" or "majority") of a prediction folder -> Matching."""
+    from .evaluation import resolve_match
+
+    if method not in MATCH_METHODS:
+        raise ValueError(f"unknown matching method {method!r}: use one of {', '.join(MATCH_METHODS)}")
+    plan = plan_evaluation(
+        predictions,
+        ground_truth,
+        config,
+        split=split,
+        names=names,
+        metadata_dir=metadata_dir,
+        allow_missing=allow_missing,
+        resize=resize,
+    )
+    accumulator = accumulate_plan(plan, num_workers=num_workers, progress=progress)
+    return resolve_match(accumulator, method, solver=solver)

@@ -211,7 +211,9 @@ def method_text(method_name: str, method_description: str = "") -> str:
 
 def match_json(mapping: dict) -> str:
     """The official match.json text {"0": 0, "1": j, ...} (keys sorted numerically)."""
-    return json.dumps({str(k): int(mapping[k]) for k in sorted(mapping, key=int)})
+    from .evaluation import match_to_json_dict
+
+    return json.dumps(match_to_json_dict(mapping)) + "\n"
 
 
 def write_submission(
