@@ -130,6 +130,13 @@ def resolve_image_names(requested: list, items: list) -> list:
 # --------------------------------------------------------------------------- #
 
 
+def _label_text(label: int, label_names: Optional[list]) -> str:
+    """"3 n01443537" (class id and wnid), or "3" when the wnid is unknown."""
+    if label_names and label < len(label_names):
+        return f"{label} {label_names[label]}"
+    return str(label)
+
+
 def _figure_png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
@@ -171,19 +178,15 @@ def render_panel(
         axis.set_title(title, fontsize=10)
         axis.set_xticks([])
         axis.set_yticks([])
-    if (truth == IGNORE_LABEL).any():
-        # hatch the ignore region on the ground truth so it reads as "not scored"
-        axis = axes[0][len(panels) - 2]
-        axis.contourf((truth == IGNORE_LABEL).astype(float), levels=[0.5, 1.5], hatches=["////"], colors="none")
     labels = [int(v) for v in np.union1d(np.unique(truth), np.unique(prediction))]
     handles = []
     for label in labels:
         if label == IGNORE_LABEL:
-            text = "ignore"
+            text = "ignore (not scored)"
         elif label > num_classes:
             text = "void (no class)"
         else:
-            text = f"{label} {label_names[label]}" if label_names else str(label)
+            text = _label_text(label, label_names)
         handles.append(Patch(facecolor=np.asarray(colours[label]) / 255, edgecolor="black", label=text))
     shown = handles[:12]
     if len(handles) > len(shown):
@@ -228,15 +231,16 @@ def render_per_class(
     axis.set_xlabel("class (sorted by IoU)")
     if len(ious) <= 60 and label_names:
         axis.set_xticks(np.arange(len(ious)))
-        axis.set_xticklabels([label_names[i] for i in order], rotation=90, fontsize=6)
+        axis.set_xticklabels([_label_text(int(i), label_names) for i in order], rotation=90, fontsize=6)
     else:
         axis.set_xticks([])
 
     def number(value):
         return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1f}"
 
-    lines = [f"Acc {number(scores['Acc'])}   mBIoU {number(scores['mBIoU'])}   F {number(scores['FMeasure'])}"]
-    lines += [f"{key:<2} {number(scores[key]):>5}   {bkey:<3} {number(scores[bkey]):>5}" for key, bkey in BUCKET_KEYS]
+    rows = [("mIoU", "mIoU", "mBIoU", "mBIoU"), ("Acc", "Acc", "F", "FMeasure")]
+    rows += [(key, key, bkey, bkey) for key, bkey in BUCKET_KEYS]
+    lines = [f"{a:<5}{number(scores[ka]):>6}   {b:<5}{number(scores[kb]):>6}" for a, ka, b, kb in rows]
     axis.text(0.99, 0.97, "\n".join(lines), transform=axis.transAxes, ha="right", va="top", family="monospace",
               fontsize=9, bbox={"facecolor": "white", "edgecolor": "grey", "alpha": 0.9})
     axis.set_title(title or "per-class IoU", fontsize=10)
