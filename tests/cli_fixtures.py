@@ -106,7 +106,7 @@ def write_prepared(folder: str, masks: dict[str, np.ndarray], *, kind: str = "ar
         rows["image_id"].append(relpath[:-4])
         rows["image"].append(_jpeg(mask.shape[1], mask.shape[0]))
         rows["segmentation"].append({"bytes": encode_mask_png(mask), "path": None})
-    splits = {"validation": datasets.Dataset.from_dict(rows, features=features)}
+    splits = {"validation": datasets.Dataset.from_dict(rows, features=features)} if masks else {}
     if test_sizes is not None:
         test = {"image_id": [], "image": [], "segmentation": []}
         for relpath, (width, height) in sorted(test_sizes.items()):
