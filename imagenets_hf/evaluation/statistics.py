@@ -13,13 +13,14 @@ so a single pass over the images serves both matching and scoring.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..configs import IGNORE_LABEL
 from ..masks import MAX_LABEL
-from .boundary import boundary_band
+from .boundary import band_bits
 
 PREDICTED_BAND = 2
 """Flag bit: the pixel lies in the boundary band of the (raw) prediction."""
@@ -106,46 +107,47 @@ def image_statistics(prediction: np.ndarray, ground_truth: np.ndarray, num_class
             f"{ground_truth.shape[1]}x{ground_truth.shape[0]} (W x H); predictions must have the mask's size"
         )
     num_labels = num_classes + 1
-    # Ground-truth index: labels 0..N, and IGNORE_LABEL moved to N + 1 (dropped below).
-    gt_counts = np.bincount(ground_truth.ravel(), minlength=IGNORE_LABEL + 1)
-    bad = np.flatnonzero(gt_counts[num_labels:])
-    bad = bad[bad + num_labels != IGNORE_LABEL] + num_labels
-    if bad.size:
-        raise ValueError(
-            f"ground truth holds label(s) {bad[:5].tolist()} outside 0..{num_classes} and {IGNORE_LABEL} (ignore); "
-            f"is num_classes={num_classes} the right config?"
-        )
-    gt_lookup = np.arange(len(gt_counts), dtype=np.int32)
-    gt_lookup[IGNORE_LABEL] = num_labels
-    gt_index = gt_lookup[ground_truth]
-
-    # Compact the (possibly huge, up to 65535) predicted labels to 0..L-1 so the
-    # joint code fits a small bincount.
+    slots = 4 * (num_labels + 2)  # per predicted label: gt 0..N, ignore, invalid; times 4 band flags
+    code = _ground_truth_codes(num_classes)[ground_truth]
+    # Compact the (possibly large, up to 65535) predicted labels to 0..L-1 so that
+    # the joint code fits a small bincount.
     predicted_counts = np.bincount(prediction.ravel())
     predicted_labels = np.flatnonzero(predicted_counts)
-    predicted_lookup = np.zeros(len(predicted_counts), dtype=np.int32)
-    predicted_lookup[predicted_labels] = np.arange(len(predicted_labels), dtype=np.int32)
-    predicted_index = predicted_lookup[prediction]
-
-    code = predicted_index * (num_labels + 1)
-    code += gt_index
-    code *= 4
-    code += boundary_band(prediction) * np.int32(PREDICTED_BAND)
-    code += boundary_band(ground_truth)
-    code_range = len(predicted_labels) * (num_labels + 1) * 4
+    predicted_codes = np.zeros(len(predicted_counts), dtype=np.int32)  # codes < 65536 * 4 * 922 < 2**31
+    predicted_codes[predicted_labels] = np.arange(0, len(predicted_labels) * slots, slots)
+    code += predicted_codes[prediction]
+    code += band_bits((ground_truth, prediction))  # bit 0: GROUND_TRUTH_BAND, bit 1: PREDICTED_BAND
+    code_range = len(predicted_labels) * slots
     if code_range <= 4 * code.size + 65536:
         histogram = np.bincount(code.ravel(), minlength=code_range)
         codes = np.flatnonzero(histogram)
         code_counts = histogram[codes]
     else:  # very many predicted labels in one image: sort instead of a huge histogram
         codes, code_counts = np.unique(code.ravel(), return_counts=True)
-    flags, rest = codes % 4, codes // 4
-    gt_labels, predicted_positions = rest % (num_labels + 1), rest // (num_labels + 1)
+    flags, gt_labels, predicted_positions = codes % 4, (codes % slots) // 4, codes // slots
+    if (gt_labels == num_labels + 1).any():
+        bad = np.unique(ground_truth[(ground_truth > num_classes) & (ground_truth != IGNORE_LABEL)])
+        raise ValueError(
+            f"ground truth holds label(s) {bad[:5].tolist()} outside 0..{num_classes} and {IGNORE_LABEL} (ignore); "
+            f"is num_classes={num_classes} the right config?"
+        )
     keep = gt_labels < num_labels  # drop ignore pixels
     pairs = np.stack(
         [predicted_labels[predicted_positions[keep]], gt_labels[keep], flags[keep], code_counts[keep]], axis=1
     ).astype(np.int64)
     return ImageStatistics(num_classes, pairs)
+
+
+@functools.lru_cache(maxsize=8)
+def _ground_truth_codes(num_classes: int) -> np.ndarray:
+    """(65536,) int32: ground-truth label -> 4 * slot; slot = label for 0..N, N + 1 for
+    IGNORE_LABEL, N + 2 for anything else (an error). Read-only, shared."""
+    slots = np.full(MAX_LABEL + 1, num_classes + 2, dtype=np.int32)
+    slots[: num_classes + 1] = np.arange(num_classes + 1)
+    slots[IGNORE_LABEL] = num_classes + 1
+    codes = 4 * slots
+    codes.flags.writeable = False
+    return codes
 
 
 def _as_label_map(array, what: str) -> np.ndarray:
