@@ -303,3 +303,25 @@ def test_ground_truth_lacking_listed_images(fake, tmp_path, capsys):
     write_tree(str(folder), partial)
     assert _evaluate(fake, fake["prediction_dir"], str(tmp_path / "ann")) == 2
     assert "lacks 3 of the 8 masks to evaluate" in capsys.readouterr().err
+
+
+def test_dataset_prepared_by_the_builder(tmp_path, capsys):
+    from cli_fixtures import validation_masks
+
+    from imagenets_hf import testing
+    from imagenets_hf.loading import load_dataset
+
+    setup = testing.make_fake_setup(str(tmp_path), CONFIG)
+    dataset = load_dataset(CONFIG, imagenet_dir=setup.imagenet_dir, annotations=setup.annotations,
+                           metadata_dir=setup.metadata_dir, cache_dir=str(tmp_path / "cache"))
+    prepared = str(tmp_path / "prepared")
+    dataset.save_to_disk(prepared)
+    masks = validation_masks(setup.annotations)
+    predictions = derive_predictions(masks, seed=9)
+    folder = write_tree(str(tmp_path / "predictions"), predictions)
+    code = main(["evaluate", CONFIG, "-p", folder, "-g", prepared, "--metadata-dir", setup.metadata_dir,
+                 "--workers", "2", "--no-progress", "--json", "-"])
+    assert code == 0
+    printed = load_json_output(capsys)
+    assert printed["num_images"] == 8
+    assert_same_scores(printed["scores"], core_scores(predictions, masks, sorted(masks)))

@@ -141,3 +141,17 @@ def test_bad_arguments(setup, prediction_dir, tmp_path, capsys):
     assert _submit(setup, prediction_dir, str(tmp_path / "s.zip"), "--match", str(bad_match)) == 2
     assert str(bad_match) in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "s.zip")
+
+
+def test_sizes_from_the_builders_dataset(setup, prediction_dir, tmp_path):
+    from imagenets_hf.loading import load_dataset
+
+    fake = setup["fake"]
+    dataset = load_dataset(CONFIG, imagenet_dir=fake.imagenet_dir, annotations=fake.annotations,
+                           metadata_dir=fake.metadata_dir, cache_dir=str(tmp_path / "cache"))
+    prepared = str(tmp_path / "prepared")
+    dataset.save_to_disk(prepared)
+    output = str(tmp_path / "submission.zip")
+    assert _submit(setup, prediction_dir, output, sizes=["--dataset", prepared]) == 0
+    with zipfile.ZipFile(output) as archive:
+        assert sorted(archive.namelist()) == sorted(setup["expected"] + ["method.txt"])
