@@ -23,8 +23,8 @@ def register(subparsers) -> None:
     choose.add_argument("--worst", type=int, metavar="K", help="draw the K worst-scoring images (default 8)")
     parser.add_argument("--imagenet-dir", metavar="D", help="your ImageNet copy, to show the picture too")
     parser.add_argument(
-        "--output-dir", "-o", default="imagenets-hf-show", metavar="OUT",
-        help="folder for per_class_iou.png and panels/ (default: %(default)s)",
+        "--output-dir", "-o", required=True, metavar="OUT",
+        help="folder to write per_class_iou.png and panels/<wnid>_<name>.png into",
     )
     parser.set_defaults(run=run)
 
