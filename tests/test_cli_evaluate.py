@@ -325,3 +325,28 @@ def test_dataset_prepared_by_the_builder(tmp_path, capsys):
     printed = load_json_output(capsys)
     assert printed["num_images"] == 8
     assert_same_scores(printed["scores"], core_scores(predictions, masks, sorted(masks)))
+
+
+PARITY_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "parity")
+
+
+@pytest.mark.parametrize("case, match", [("P1", "none"), ("P2", "image"), ("P3", "none")])
+def test_official_numbers_on_the_parity_cases(case, match, capsys):
+    folder = os.path.join(PARITY_DIR, case)
+    if not os.path.isdir(folder):
+        pytest.skip(f"parity case {case} not found at {folder}")
+    with open(os.path.join(folder, "official.json")) as file:
+        official = json.load(file)
+    code = main(["evaluate", "50", "-p", os.path.join(folder, "pred"), "-g", os.path.join(folder, "gt"),
+                 "--names", os.path.join(folder, "names.txt"), "--match", match, "--workers", "2",
+                 "--no-progress", "--json", "-"])
+    assert code == 0
+    printed = load_json_output(capsys)
+    reference = official["official_float64_accumulators"]
+    assert printed["num_images"] == official["num_images"]
+    for key, value in reference["metrics"].items():
+        assert printed["scores"][key] == pytest.approx(value, rel=1e-9, abs=1e-9), key
+    assert printed["scores"]["IoUs"] == pytest.approx(reference["IoUs"], rel=1e-9, abs=1e-9)
+    if match == "image":
+        assert printed["match"]["mapping"] == {k: official["official"]["match"][k]
+                                               for k in sorted(official["official"]["match"], key=int)}
