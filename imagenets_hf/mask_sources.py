@@ -177,7 +177,19 @@ def open_predictions(path: str | os.PathLike) -> MaskTree:
     """
     path = os.fspath(path)
     if os.path.isdir(path):
-        return MaskTree(path)
+        tree = MaskTree(path)
+        if not tree.list():
+            # a folder that wraps the tree in one top folder (e.g. an extracted zip)
+            entries = [e for e in os.scandir(path) if not e.name.startswith(".")]
+            if len(entries) == 1 and entries[0].is_dir() and MaskTree(path, entries[0].name + "/").list():
+                return MaskTree(path, entries[0].name + "/")
+            flat = [e.name for e in entries if e.is_file() and e.name.lower().endswith(MASK_SUFFIX)]
+            if flat:
+                raise ValueError(
+                    f"{path}: holds PNGs directly (e.g. {flat[0]}) but predictions must be in class folders, "
+                    "<wnid>/<name>.png, the layout of the ground-truth masks"
+                )
+        return tree
     if not os.path.exists(path):
         raise FileNotFoundError(f"predictions not found: {path}; give a folder or a zip of <wnid>/<name>.png")
     if not zipfile.is_zipfile(path):

@@ -350,3 +350,17 @@ def test_official_numbers_on_the_parity_cases(case, match, capsys):
     if match == "image":
         assert printed["match"]["mapping"] == {k: official["official"]["match"][k]
                                                for k in sorted(official["official"]["match"], key=int)}
+
+
+def test_prediction_folder_wrapped_in_a_top_folder_or_flat(fake, tmp_path, capsys):
+    wrapped = write_tree(str(tmp_path / "outer" / "run-3"), fake["predictions"])
+    assert _evaluate(fake, str(tmp_path / "outer"), fake["annotations"]) == 0
+    relpaths = sorted(fake["masks"])
+    assert_same_scores(load_json_output(capsys)["scores"], core_scores(fake["predictions"], fake["masks"], relpaths))
+    assert os.path.isdir(wrapped)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for relpath, labels in fake["predictions"].items():
+        (flat / relpath.split("/")[1]).write_bytes(encode_mask_png(labels))
+    assert _evaluate(fake, str(flat), fake["annotations"]) == 2
+    assert "holds PNGs directly" in capsys.readouterr().err
