@@ -235,6 +235,8 @@ class PreparedSplit:
         files = self.files
         if self.kind == "parquet" and split != self.split:
             files = _parquet_shards(self.location, split)
+            if not files:
+                raise ValueError(f"{self.location}: no Parquet shards of split {split!r} ({split}-*.parquet)")
         return PreparedSplit(self.location, split, self.kind, files, column)
 
     def describe(self, relpath: str = "") -> str:
@@ -320,21 +322,25 @@ class PreparedSplit:
 
 
 def _parquet_shards(path: str, split: str) -> tuple:
-    """Parquet files of `split` below `path`: `<split>-*.parquet` or `<split>/*.parquet`."""
+    """Parquet files of `split` directly in `path`: `<split>-*.parquet` or `<split>/*.parquet`."""
     return tuple(
-        sorted(
-            set(glob.glob(os.path.join(path, "**", f"{split}-*.parquet"), recursive=True))
-            | set(glob.glob(os.path.join(path, "**", split, "*.parquet"), recursive=True))
-        )
+        sorted(glob.glob(os.path.join(path, f"{split}-*.parquet")) + glob.glob(os.path.join(path, split, "*.parquet")))
     )
 
 
-def open_prepared(path: str | os.PathLike, split: str) -> PreparedSplit:
+def _prepared_folders(path: str, config: Optional[str]) -> list:
+    """Where a prepared config may sit below `path`: `path/<config>/` (an export of
+    several configs), `path/data/` (hub layout), or `path` itself."""
+    folders = [os.path.join(path, config)] if config else []
+    return folders + [os.path.join(path, "data"), path]
+
+
+def open_prepared(path: str | os.PathLike, split: str, config: Optional[str] = None) -> PreparedSplit:
     """A split of a prepared dataset folder (save_to_disk or Parquet export)."""
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"prepared dataset not found: {path}; give the folder written by imagenets-hf")
-    prepared = _find_prepared(path, split)
+    prepared = _find_prepared(path, split, config)
     if prepared is None:
         raise ValueError(
             f"{path}: not a prepared dataset (no dataset_dict.json, state.json or {split} Parquet shards); "
@@ -343,17 +349,22 @@ def open_prepared(path: str | os.PathLike, split: str) -> PreparedSplit:
     return prepared
 
 
-def _find_prepared(path: str, split: str) -> Optional[PreparedSplit]:
+def _find_prepared(path: str, split: str, config: Optional[str] = None) -> Optional[PreparedSplit]:
     """A PreparedSplit if `path` is a save_to_disk folder or a folder of Parquet shards."""
-    if os.path.isfile(os.path.join(path, "dataset_dict.json")) or os.path.isfile(os.path.join(path, "state.json")):
-        return PreparedSplit(path, split, "arrow")
-    shards = _parquet_shards(path, split)
-    if shards:
-        return PreparedSplit(path, split, "parquet", tuple(shards))
-    if glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True):
+    for folder in _prepared_folders(path, config):
+        if os.path.isfile(os.path.join(folder, "dataset_dict.json")) or os.path.isfile(
+            os.path.join(folder, "state.json")
+        ):
+            return PreparedSplit(folder, split, "arrow")
+        shards = _parquet_shards(folder, split)
+        if shards:
+            return PreparedSplit(folder, split, "parquet", shards)
+    found = sorted(glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True))
+    if found:
         raise ValueError(
-            f"{path}: holds Parquet files but none of split {split!r} "
-            f"(expected {split}-*.parquet or {split}/*.parquet); pass --split or the right folder"
+            f"{path}: holds Parquet files (e.g. {os.path.relpath(found[0], path)}) but no shards of split "
+            f"{split!r}" + (f" of config {config}" if config else "")
+            + f" (expected {config or '<config>'}/{split}-*.parquet); pass --split, the right config or folder"
         )
     return None
 
@@ -386,7 +397,7 @@ def _official_prefix_in_zip(names: list[str], folder: str) -> Optional[str]:
     return None
 
 
-def open_ground_truth(path: str | os.PathLike, split: str = "validation") -> GroundTruth:
+def open_ground_truth(path: str | os.PathLike, split: str = "validation", config: Optional[str] = None) -> GroundTruth:
     """Open ground truth: official zip or folder, prepared dataset, or plain mask folder/zip.
 
     Raises:
@@ -397,7 +408,7 @@ def open_ground_truth(path: str | os.PathLike, split: str = "validation") -> Gro
     folder = split_folder(split)
     other = [f for f in SPLIT_FOLDERS.values() if f != folder]
     if os.path.isdir(path):
-        prepared = _find_prepared(path, split)
+        prepared = _find_prepared(path, split, config)
         if prepared is not None:
             return GroundTruth(prepared, True, "prepared")
         candidates = [os.path.join(path, folder)] + sorted(glob.glob(os.path.join(path, "*", folder)))

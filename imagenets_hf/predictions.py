@@ -114,7 +114,7 @@ def plan_evaluation(
     spec = get_config(config)
     if resize is not None and resize not in RESIZE_MODES:
         raise ValueError(f"unknown resize mode {resize!r}: use one of {', '.join(RESIZE_MODES)}")
-    truth = open_ground_truth(ground_truth, split)
+    truth = open_ground_truth(ground_truth, split, spec.name)
     tree = open_predictions(predictions)
     wanted = image_list(truth, spec, split, names=names, metadata_dir=metadata_dir)
 

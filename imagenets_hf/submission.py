@@ -170,7 +170,7 @@ def check_submission(
     images = None
     items = []
     if dataset is not None:
-        images = open_prepared(dataset, "test").with_column("image")
+        images = open_prepared(dataset, "test", spec.name).with_column("image")
         known = images.index()
         for relpath, _filename in expected:
             if relpath not in available:

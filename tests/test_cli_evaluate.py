@@ -364,3 +364,23 @@ def test_prediction_folder_wrapped_in_a_top_folder_or_flat(fake, tmp_path, capsy
         (flat / relpath.split("/")[1]).write_bytes(encode_mask_png(labels))
     assert _evaluate(fake, str(flat), fake["annotations"]) == 2
     assert "holds PNGs directly" in capsys.readouterr().err
+
+
+def test_export_folder_of_parquet_shards(tmp_path, capsys):
+    export = pytest.importorskip("imagenets_hf.export", reason="the export module is on another branch")
+    from cli_fixtures import validation_masks
+
+    from imagenets_hf import testing
+
+    setup = testing.make_fake_setup(str(tmp_path), CONFIG)
+    export.export(CONFIG, str(tmp_path / "hub"), imagenet_dir=setup.imagenet_dir, annotations=setup.annotations,
+                  metadata_dir=setup.metadata_dir, cache_dir=str(tmp_path / "cache"), progress=False)
+    masks = validation_masks(setup.annotations)
+    predictions = derive_predictions(masks, seed=11)
+    folder = write_tree(str(tmp_path / "predictions"), predictions)
+    code = main(["evaluate", CONFIG, "-p", folder, "-g", str(tmp_path / "hub"), "--metadata-dir",
+                 setup.metadata_dir, "--workers", "2", "--no-progress", "--json", "-"])
+    assert code == 0
+    printed = load_json_output(capsys)
+    assert printed["num_images"] == 8
+    assert_same_scores(printed["scores"], core_scores(predictions, masks, sorted(masks)))

@@ -155,3 +155,15 @@ def test_sizes_from_the_builders_dataset(setup, prediction_dir, tmp_path):
     assert _submit(setup, prediction_dir, output, sizes=["--dataset", prepared]) == 0
     with zipfile.ZipFile(output) as archive:
         assert sorted(archive.namelist()) == sorted(setup["expected"] + ["method.txt"])
+
+
+def test_sizes_from_an_export_folder(setup, prediction_dir, tmp_path):
+    export = pytest.importorskip("imagenets_hf.export", reason="the export module is on another branch")
+
+    fake = setup["fake"]
+    export.export(CONFIG, str(tmp_path / "hub"), imagenet_dir=fake.imagenet_dir, annotations=fake.annotations,
+                  metadata_dir=fake.metadata_dir, cache_dir=str(tmp_path / "cache"), progress=False)
+    output = str(tmp_path / "submission.zip")
+    assert _submit(setup, prediction_dir, output, sizes=["--dataset", str(tmp_path / "hub")]) == 0
+    with zipfile.ZipFile(output) as archive:
+        assert sorted(archive.namelist()) == sorted(setup["expected"] + ["method.txt"])
