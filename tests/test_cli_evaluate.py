@@ -327,7 +327,16 @@ def test_dataset_prepared_by_the_builder(tmp_path, capsys):
     assert_same_scores(printed["scores"], core_scores(predictions, masks, sorted(masks)))
 
 
-PARITY_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "parity")
+def _parity_dir() -> str:
+    """The shared parity cases: beside the metadata copy (IMAGENETS_METADATA_DIR/../parity) or
+    the team layout (<worktree>/../shared/parity)."""
+    metadata = os.environ.get("IMAGENETS_METADATA_DIR")
+    if metadata and os.path.isdir(os.path.join(metadata, "..", "parity")):
+        return os.path.join(metadata, "..", "parity")
+    return os.path.join(os.path.dirname(__file__), "..", "..", "shared", "parity")
+
+
+PARITY_DIR = _parity_dir()
 
 
 @pytest.mark.parametrize("case, match", [("P1", "none"), ("P2", "image"), ("P3", "none")])
