@@ -121,11 +121,18 @@ def check_prediction(predictions: MaskTree, images: Optional[PreparedSplit], all
         labels = decode_mask(predictions.read(relpath), name=relpath)
     except ValueError as error:
         return relpath, "invalid", str(error).removeprefix(f"{relpath}: ")
-    if images is not None:
-        with images.open(image) as file:
-            width, height = image_size(file)
-    else:
-        width, height = image_size(image)
+    try:
+        if images is not None:
+            with images.open(image) as file:
+                width, height = image_size(file)
+        else:
+            width, height = image_size(image)
+    except OSError as error:  # PIL's UnidentifiedImageError is an OSError
+        where = images.describe(image) if images is not None else image
+        raise ValueError(
+            f"{where}: cannot read the size of the test image of {relpath} ({error}); "
+            "check your ImageNet copy or prepared dataset"
+        ) from None
     if labels.shape != (height, width):
         return relpath, "mis_sized", f"{labels.shape[1]}x{labels.shape[0]}, image {width}x{height}"
     present = np.flatnonzero(np.bincount(labels.ravel(), minlength=1))

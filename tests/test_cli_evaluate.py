@@ -393,3 +393,24 @@ def test_export_folder_of_parquet_shards(tmp_path, capsys):
     printed = load_json_output(capsys)
     assert printed["num_images"] == 8
     assert_same_scores(printed["scores"], core_scores(predictions, masks, sorted(masks)))
+
+
+def test_real_lists_of_config_50(real_metadata_dir, tmp_path, capsys):
+    """With the real lists: all 752 validation images, ground truth in the official zip layout."""
+    from cli_fixtures import validation_masks
+
+    from imagenets_hf import testing
+
+    annotations = testing.make_fake_annotations(str(tmp_path / "ann"), real_metadata_dir, CONFIG)
+    masks = validation_masks(annotations)
+    assert len(masks) == 752
+    predictions = derive_predictions(masks, seed=12, permutation=PERMUTATION, noise_labels=1)
+    folder = write_tree(str(tmp_path / "predictions"), predictions)
+    code = main(["evaluate", CONFIG, "-p", folder, "-g", annotations, "--metadata-dir", real_metadata_dir,
+                 "--workers", "2", "--no-progress", "--json", "-", "--match", "image", "--per-class"])
+    assert code == 0
+    printed = load_json_output(capsys)
+    assert printed["num_images"] == 752
+    expected = core_scores(predictions, masks, sorted(masks), match="image")
+    assert_same_scores(printed["scores"], expected)
+    assert printed["per_class"][1]["wnid"] == "n01443537"

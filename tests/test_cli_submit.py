@@ -167,3 +167,19 @@ def test_sizes_from_an_export_folder(setup, prediction_dir, tmp_path):
     assert _submit(setup, prediction_dir, output, sizes=["--dataset", str(tmp_path / "hub")]) == 0
     with zipfile.ZipFile(output) as archive:
         assert sorted(archive.namelist()) == sorted(setup["expected"] + ["method.txt"])
+
+
+def test_corrupt_imagenet_image_is_named(setup, prediction_dir, tmp_path, capsys):
+    import shutil
+
+    imagenet = str(tmp_path / "imagenet")
+    shutil.copytree(setup["fake"].imagenet_dir, imagenet)
+    metadata = load_metadata(CONFIG, setup["fake"].metadata_dir)
+    source, _ = metadata.test_mapping[0]
+    path = os.path.join(imagenet, "val", source)
+    with open(path, "wb") as file:
+        file.write(b"truncated")
+    assert _submit(setup, prediction_dir, str(tmp_path / "s.zip"), sizes=["--imagenet-dir", imagenet]) == 2
+    error = capsys.readouterr().err
+    assert path in error and "cannot read the size of the test image" in error
+    assert not os.path.exists(tmp_path / "s.zip")
