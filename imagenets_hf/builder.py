@@ -20,24 +20,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
-import warnings
 from dataclasses import dataclass
 from typing import Optional
 
 import datasets
 
 from .annotations import Annotations
-from .configs import CONFIGS, get_config
+from .configs import CONFIGS
+from .examples import SPLIT_MASKS, generate_examples, plan_examples, split_sizes
 from .imagenet import ImageNetSource
 from .metadata import METADATA_ENV, Metadata, load_metadata
 
-logger = logging.getLogger(__name__)
-
 VERSION = datasets.Version("1.0.0")
-
-MAX_LISTED_MISSING = 10  # how many missing paths an error or warning spells out
 
 _CITATION = """\
 @article{gao2022luss,
@@ -47,19 +42,6 @@ _CITATION = """\
   year={2022}
 }
 """
-
-# split name -> annotation folder of its masks (None: no public masks)
-SPLIT_MASKS = {
-    "train": None,
-    "train_semi": "train-semi-segmentation",
-    "validation": "validation-segmentation",
-    "test": None,
-}
-
-# Row of a non-train split, as planned by `plan_examples`:
-# (image_id, image path, label, mask relpath or "", imagenet synset)
-Row = tuple
-
 
 @dataclass
 class ImageNetSConfig(datasets.BuilderConfig):
@@ -99,6 +81,20 @@ class ImageNetSConfig(datasets.BuilderConfig):
         return f"{self.name}-{digest}"
 
 
+class _PlannedFeatures(datasets.Features):
+    """The builder's features; `encode_example` passes planned rows through unchanged.
+
+    `generate_examples` yields rows already in storage form (strings, int labels,
+    {"path", "bytes"} dicts, None). The generic encoder would walk each row and
+    stat every image path (Image.encode_example calls os.path.isfile), which
+    costs more than everything else in reference mode, and would even drop
+    embedded bytes whose file name happens to exist in the working directory.
+    """
+
+    def encode_example(self, example):
+        return example
+
+
 class ImageNetS(datasets.GeneratorBasedBuilder):
     """ImageNet-S (configs "50", "300", "919") from the user's ImageNet copy and the official annotations."""
 
@@ -117,8 +113,8 @@ class ImageNetS(datasets.GeneratorBasedBuilder):
         self._metadata: Optional[Metadata] = None
         super().__init__(*args, writer_batch_size=writer_batch_size, **kwargs)
         if writer_batch_size is None:
-            # Rows are tiny in reference mode: big batches make writing ~10x cheaper.
-            # Embedded rows weigh ~100 KB each: 500 keeps a batch near 50 MB.
+            # Rows are ~200 bytes in reference mode: big batches amortise the per-batch cost.
+            # Embedded rows weigh ~110 KB each: 500 keeps a batch near 50 MB of memory.
             self._writer_batch_size = 500 if self.config.embed_images else 10_000
 
     @property
@@ -130,7 +126,7 @@ class ImageNetS(datasets.GeneratorBasedBuilder):
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
             description="ImageNet-S: large-scale unsupervised semantic segmentation on ImageNet",
-            features=datasets.Features(
+            features=_PlannedFeatures(
                 {
                     "image_id": datasets.Value("string"),
                     "image": datasets.Image(),
@@ -169,126 +165,9 @@ class ImageNetS(datasets.GeneratorBasedBuilder):
         ]
 
     def _generate_examples(self, rows, split, mask_folder, annotations, embed_images):
-        if split == "train":
-            yield from _generate_train(rows, embed_images)
-            return
-        for image_id, path, label, mask, synset in rows:
-            yield image_id, {
-                "image_id": image_id,
-                "image": _image(path, embed_images),
-                "label": label,
-                "segmentation": {"path": mask.rsplit("/", 1)[-1], "bytes": annotations.read(mask_folder, mask)}
-                if mask
-                else None,
-                "imagenet_synset": synset,
-            }
+        # Lives in .examples: datasets patches this module's open/os.path for streaming,
+        # which would put fsspec on the path of every local file.
+        return generate_examples(rows, split, mask_folder, annotations, embed_images)
 
 
-def _image(path: str, embed: bool) -> dict:
-    if not embed:
-        return {"path": path, "bytes": None}
-    with open(path, "rb") as file:
-        return {"path": os.path.basename(path), "bytes": file.read()}
-
-
-def _generate_train(groups, embed_images):
-    # One group per (class, ImageNet folder); the file names were listed while planning.
-    for class_wnid, label, folder, names in groups:
-        synset = os.path.basename(folder)
-        for name in names:
-            image_id = f"{class_wnid}/{name.rsplit('.', 1)[0]}"
-            yield image_id, {
-                "image_id": image_id,
-                "image": _image(os.path.join(folder, name), embed_images),
-                "label": label,
-                "segmentation": None,
-                "imagenet_synset": synset,
-            }
-
-
-def plan_examples(
-    metadata: Metadata, source: ImageNetSource, annotations: Optional[Annotations], *, allow_missing: bool = False
-) -> dict[str, list]:
-    """Resolve every file of every split, in list order.
-
-    Returns {split: rows}: for "train", groups (class wnid, label, ImageNet train
-    folder, sorted file names), one per class and pooled folder (config 919
-    pools merged synsets into their target); for the other splits, rows
-    (image_id, image path, label, mask relpath or "", imagenet synset).
-
-    Raises:
-        FileNotFoundError: images or masks are missing (count and the first
-            expected paths), unless `allow_missing`, which skips them with a
-            warning listing them.
-    """
-    missing: list[str] = []
-    plan: dict[str, list] = {"train": [], "train_semi": [], "validation": [], "test": []}
-
-    for wnid in metadata.categories:
-        label = metadata.class_id(wnid)
-        for synset in metadata.train_sources(wnid):
-            names = source.train_names(synset)
-            if not names:
-                missing.append(source.train_folder(synset) + os.sep + " (class folder missing or empty)")
-                continue
-            plan["train"].append((wnid, label, source.train_folder(synset), names))
-
-    def mask_of(split_folder: str, relpath: str) -> Optional[str]:
-        if annotations is None or annotations.contains(split_folder, relpath):
-            return relpath
-        missing.append(annotations.location(split_folder, relpath))
-        return None
-
-    for image, mask in metadata.train_semi_names:
-        folder, file_name = image.split("/", 1)
-        path = source.find_train(image)
-        if path is None:
-            missing.append(source.expected_train_path(image))
-            continue
-        mask = mask_of("train-semi-segmentation", mask)
-        if mask is not None:
-            plan["train_semi"].append(
-                (image[: -len(".JPEG")], path, metadata.class_id(folder), mask, file_name.split("_", 1)[0])
-            )
-
-    masks_of_validation = dict(metadata.validation_names)
-    for split, mapping in (("validation", metadata.validation_mapping), ("test", metadata.test_mapping)):
-        for src, dst in mapping:
-            path = source.find_val(src)
-            if path is None:
-                missing.append(source.expected_val_path(src))
-                continue
-            mask = ""
-            if split == "validation":
-                if dst not in masks_of_validation:
-                    raise ValueError(
-                        f"{dst} is in the validation mapping but not in the validation names list of "
-                        f"config {metadata.config.name} ({metadata.source}); the metadata lists are inconsistent"
-                    )
-                mask = mask_of("validation-segmentation", masks_of_validation[dst])
-                if mask is None:
-                    continue
-            class_wnid = dst.split("/", 1)[0]
-            plan[split].append((dst[: -len(".JPEG")], path, metadata.class_id(class_wnid), mask, src.split("/", 1)[0]))
-
-    if missing:
-        shown = "\n  ".join(missing[:MAX_LISTED_MISSING])
-        more = f"\n  ... and {len(missing) - MAX_LISTED_MISSING} more" if len(missing) > MAX_LISTED_MISSING else ""
-        where = f"ImageNet {source.root} (layout {source.layout})" + (f", annotations {annotations.source}" if annotations else "")
-        if not allow_missing:
-            raise FileNotFoundError(
-                f"{len(missing)} file(s) that ImageNet-S config {metadata.config.name} needs are missing ({where}); "
-                f"expected at:\n  {shown}{more}\n"
-                "Complete the copy, or pass allow_missing=True (CLI: --allow-missing) to skip these examples"
-            )
-        message = f"skipping {len(missing)} missing file(s) of ImageNet-S config {metadata.config.name} ({where})"
-        logger.warning("%s:\n  %s", message, "\n  ".join(missing))  # the full list
-        warnings.warn(f"{message}:\n  {shown}{more}", stacklevel=2)
-    return plan
-
-
-def split_sizes(plan: dict[str, list]) -> dict[str, int]:
-    """Number of examples of each split of a plan from `plan_examples`."""
-    return {
-        split: sum(len(group[3]) for group in rows) if split == "train" else len(rows) for split, rows in plan.items()
-    }
+__all__ = ["ImageNetS", "ImageNetSConfig", "plan_examples", "split_sizes"]

@@ -122,6 +122,7 @@ def test_no_example_in_two_splits(built):
     assert not set(paths["validation"]) & set(paths["test"])
     assert not (set(paths["validation"]) | set(paths["test"])) & set(paths["train"])
     assert set(paths["train_semi"]) <= set(paths["train"])  # train_semi is the annotated 1% of train
+    assert set(ids["train_semi"]) <= set(ids["train"])  # under the same image ids
     assert all(os.path.isabs(path) and os.path.isfile(path) for split in paths for path in paths[split])
 
 

@@ -5,9 +5,10 @@ Co-occurrence cost matrices have many optimal assignments, and which one comes
 out depends on the algorithm's step order and scan order, so this module
 follows 1.1.4 step by step (same zero-starring order, same primed-zero search
 order, same float operations on the same cost values) while keeping the state
-in numpy arrays: the zeros of the reduced matrix, the number of uncovered zeros
-per row, and the star/prime positions per row and column. Each search is then
-a few O(n) vector operations instead of an O(n^2) Python scan.
+compactly: the reduced matrix in numpy (updated with the same float operations,
+in the same order), and its zeros, the covered lines and the rows that still
+hold an uncovered zero as Python-int bitsets. Finding the next zero to prime
+is then a few word-parallel integer operations instead of an O(n^2) scan.
 
 Notes on 1.1.4's behaviour reproduced here (they decide ties):
 - step 2 stars, row by row, the first zero whose column has no star yet;
@@ -40,100 +41,123 @@ def munkres_assignment(cost) -> list[tuple[int, int]]:
     n = max(rows, columns)
     matrix = np.zeros((n, n), dtype=np.float64)
     matrix[:rows, :columns] = cost
-    solver = _Solver(matrix)
-    star_column = solver.solve()
-    return [(i, int(star_column[i])) for i in range(rows) if star_column[i] < columns]
+    star_column = _Solver(matrix).solve()
+    return [(i, star_column[i]) for i in range(rows) if star_column[i] < columns]
+
+
+def _bitsets(mask: np.ndarray) -> list[int]:
+    """Each row of the 2-D bool array as a Python int whose bit j is mask[row, j]."""
+    packed = np.packbits(mask, axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in packed]
+
+
+def _bools(bits: int, n: int) -> np.ndarray:
+    """(n,) bool array of the bitset `bits`."""
+    data = np.frombuffer(bits.to_bytes((n + 7) // 8, "little"), dtype=np.uint8)
+    return np.unpackbits(data, bitorder="little", count=n).astype(bool)
+
+
+def _lowest(bits: int) -> int:
+    return (bits & -bits).bit_length() - 1
 
 
 class _Solver:
     def __init__(self, matrix: np.ndarray) -> None:
         self.n = len(matrix)
+        self.all_lines = (1 << self.n) - 1
         # step 1: subtract each row's minimum from the row
         self.matrix = matrix - matrix.min(axis=1, keepdims=True)
-        self.star_column = np.full(self.n, -1, dtype=np.int64)  # per row
-        self.star_row = np.full(self.n, -1, dtype=np.int64)  # per column
-        self.prime_column = np.full(self.n, -1, dtype=np.int64)  # per row
-        self.row_covered = np.zeros(self.n, dtype=bool)
-        self.column_covered = np.zeros(self.n, dtype=bool)
+        self.star_column = [-1] * self.n  # per row
+        self.star_row = [-1] * self.n  # per column
+        self.prime_column = [-1] * self.n  # per row
         self._update_zeros()
 
     def _update_zeros(self) -> None:
-        self.zeros = self.matrix == 0
-        self.zeros_float = self.zeros.astype(np.float32)  # for counting by matrix-vector product
+        zeros = self.matrix == 0
+        self.zero_rows = _bitsets(zeros)  # bit j of zero_rows[i]: matrix[i, j] == 0
+        self.zero_columns = _bitsets(zeros.T)  # bit i of zero_columns[j]
 
-    def _count_uncovered_zeros(self) -> None:
-        # exact: counts <= n < 2**24
-        self.uncovered_zeros = (self.zeros_float @ (~self.column_covered).astype(np.float32)).astype(np.int64)
-
-    def solve(self) -> np.ndarray:
-        n = self.n
-        # step 2: star the first zero of each row whose column holds no star yet
-        used = np.zeros(n, dtype=bool)
-        for i in range(n):
-            candidates = np.flatnonzero(self.zeros[i] & ~used)
-            if len(candidates):
-                j = candidates[0]
+    def solve(self) -> list[int]:
+        # step 2: star, row by row, the first zero whose column holds no star yet
+        used = 0
+        for i, zeros in enumerate(self.zero_rows):
+            free = zeros & ~used
+            if free:
+                j = _lowest(free)
                 self.star_column[i], self.star_row[j] = j, i
-                used[j] = True
+                used |= 1 << j
         while True:
             # step 3: cover the starred columns; done when all are covered
-            self.row_covered[:] = False
-            self.column_covered = self.star_row >= 0
-            if self.column_covered.sum() >= n:
+            covered = sum(1 << j for j, i in enumerate(self.star_row) if i >= 0)
+            if covered == self.all_lines:
                 return self.star_column
-            self._count_uncovered_zeros()
+            self.uncovered_rows = self.all_lines
+            self.uncovered_columns = self.all_lines & ~covered
             self._prime_and_augment()
 
+    def _candidates(self) -> int:
+        """Bitset of the uncovered rows holding an uncovered zero."""
+        columns = self.uncovered_columns
+        bits = 0
+        for i, zeros in enumerate(self.zero_rows):
+            if zeros & columns:
+                bits |= 1 << i
+        return bits & self.uncovered_rows
+
     def _prime_and_augment(self) -> None:
-        """Steps 4, 6 and 5: prime uncovered zeros (updating the matrix when none is
-        left) until a prime has no star in its row, then augment along the path."""
+        """Steps 4 and 6: prime uncovered zeros, updating the matrix when none is left,
+        until a primed zero has no star in its row; then step 5."""
+        zero_rows, zero_columns = self.zero_rows, self.zero_columns
+        star_column, prime_column = self.star_column, self.prime_column
+        candidates = self._candidates()
         row, column = 0, 0
         while True:
-            row, column = self._find_zero(row, column)
-            if row < 0:
-                self._update_matrix()  # step 6, then back to step 4 from (0, 0)
+            # 1.1.4's search: rows cyclically from `row`; in the first row with an
+            # uncovered zero, the LAST one in cyclic column order from `column`
+            if not candidates:
+                self._update_matrix()  # step 6, then step 4 again from (0, 0)
+                zero_rows, zero_columns = self.zero_rows, self.zero_columns
+                candidates = self._candidates()
                 row, column = 0, 0
                 continue
-            self.prime_column[row] = column
-            star = self.star_column[row]
+            ahead = candidates >> row
+            row = row + _lowest(ahead) if ahead else _lowest(candidates)
+            free = zero_rows[row] & self.uncovered_columns
+            before = free & ((1 << column) - 1)
+            column = (before or free).bit_length() - 1
+            prime_column[row] = column
+            star = star_column[row]
             if star < 0:
                 break
-            self.row_covered[row] = True
-            self.column_covered[star] = False
-            self.uncovered_zeros += self.zeros[:, star]
+            # cover the row, uncover the star's column: its zeros in uncovered rows join
+            self.uncovered_rows &= ~(1 << row)
+            self.uncovered_columns |= 1 << star
+            candidates = (candidates | zero_columns[star]) & self.uncovered_rows
             column = star
-        # step 5: alternate primes and stars from the last prime, then swap them
-        path_rows, path_columns = [row], [column]
+        self._augment(row, column)
+
+    def _augment(self, row: int, column: int) -> None:
+        """Step 5: from the last prime, alternate stars (in its column) and primes (in
+        their row); unstar the stars, star the primes, erase all primes."""
+        path = [(row, column)]
         while True:
-            star_row = self.star_row[path_columns[-1]]
+            star_row = self.star_row[path[-1][1]]
             if star_row < 0:
                 break
-            path_rows.append(star_row)
-            path_columns.append(path_columns[-1])
-            path_rows.append(star_row)
-            path_columns.append(self.prime_column[star_row])
-        for i, j in zip(path_rows[1::2], path_columns[1::2]):  # unstar
+            path.append((star_row, path[-1][1]))
+            path.append((star_row, self.prime_column[star_row]))
+        for i, j in path[1::2]:
             self.star_column[i], self.star_row[j] = -1, -1
-        for i, j in zip(path_rows[0::2], path_columns[0::2]):  # star the primes
+        for i, j in path[0::2]:
             self.star_column[i], self.star_row[j] = j, i
-        self.prime_column[:] = -1
-
-    def _find_zero(self, first_row: int, first_column: int) -> tuple[int, int]:
-        candidates = np.flatnonzero(~self.row_covered & (self.uncovered_zeros > 0))
-        if not len(candidates):
-            return -1, -1
-        at = np.searchsorted(candidates, first_row)
-        row = int(candidates[at] if at < len(candidates) else candidates[0])
-        columns = np.flatnonzero(self.zeros[row] & ~self.column_covered)
-        before = columns[columns < first_column]
-        column = int(before[-1] if len(before) else columns[-1])
-        return row, column
+        self.prime_column = [-1] * self.n
 
     def _update_matrix(self) -> None:
-        uncovered_rows = ~self.row_covered
-        uncovered_columns = ~self.column_covered
+        """Step 6: add the smallest uncovered value to covered rows, then subtract it from
+        uncovered columns (both, in that order, on covered-row/uncovered-column cells)."""
+        uncovered_rows = _bools(self.uncovered_rows, self.n)
+        uncovered_columns = _bools(self.uncovered_columns, self.n)
         smallest = self.matrix[np.ix_(uncovered_rows, uncovered_columns)].min()
-        self.matrix[self.row_covered] += smallest
+        self.matrix[~uncovered_rows] += smallest
         self.matrix[:, uncovered_columns] -= smallest
         self._update_zeros()
-        self._count_uncovered_zeros()

@@ -7,6 +7,7 @@ module works with `num_process`/`process_id` and any dataset size.
 
 import datasets
 import evaluate
+import numpy as np
 
 try:
     from imagenets_hf.evaluation import (
@@ -104,6 +105,9 @@ class ImagenetS(evaluate.Metric):
         return int(name)
 
     def _reduce(self, prediction, reference, index):
+        # nested lists (as evaluate may hand back) are label maps too
+        prediction = np.asarray(prediction) if isinstance(prediction, (list, tuple)) else prediction
+        reference = np.asarray(reference) if isinstance(reference, (list, tuple)) else reference
         prediction = decode_mask(prediction, name=f"prediction {index}")
         reference = decode_mask(reference, name=f"reference {index}")
         if prediction.shape != reference.shape:

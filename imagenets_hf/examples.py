@@ -1,0 +1,164 @@
+"""What each split holds (planning) and the examples themselves (generation).
+
+Kept apart from builder.py on purpose: `datasets` patches the builder's module
+(open, os.path.*) with fsspec wrappers for streaming, which costs more than the
+work itself per example. Here the plain functions are used.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from typing import Optional
+
+from .annotations import Annotations
+from .imagenet import ImageNetSource
+from .metadata import Metadata
+
+logger = logging.getLogger(__name__)
+
+MAX_LISTED_MISSING = 10  # how many missing paths an error or warning spells out
+
+# split name -> annotation folder of its masks (None: no public masks)
+SPLIT_MASKS = {
+    "train": None,
+    "train_semi": "train-semi-segmentation",
+    "validation": "validation-segmentation",
+    "test": None,
+}
+
+# Row of a non-train split, as planned by `plan_examples`:
+# (image_id, image path, label, mask relpath or "", imagenet synset)
+Row = tuple
+
+
+def generate_examples(rows, split, mask_folder, annotations, embed_images):
+    """(key, example) pairs of a split from its planned rows; the key is the image id."""
+    if split == "train":
+        yield from _generate_train(rows, embed_images)
+        return
+    for image_id, path, label, mask, synset in rows:
+        yield image_id, {
+            "image_id": image_id,
+            "image": _image(path, embed_images),
+            "label": label,
+            "segmentation": {"path": mask.rsplit("/", 1)[-1], "bytes": annotations.read(mask_folder, mask)}
+            if mask
+            else None,
+            "imagenet_synset": synset,
+        }
+
+
+def _image(path: str, embed: bool) -> dict:
+    if not embed:
+        return {"path": path, "bytes": None}
+    with open(path, "rb") as file:
+        return {"path": os.path.basename(path), "bytes": file.read()}
+
+
+def _generate_train(groups, embed_images):
+    # One group per (class, ImageNet folder); the file names were listed while planning.
+    for class_wnid, label, folder, names in groups:
+        synset = os.path.basename(folder)
+        folder = os.path.join(folder, "")  # with its trailing separator: paths by concatenation
+        for name in names:
+            image_id = f"{class_wnid}/{name.rsplit('.', 1)[0]}"
+            yield image_id, {
+                "image_id": image_id,
+                "image": _image(folder + name, embed_images),
+                "label": label,
+                "segmentation": None,
+                "imagenet_synset": synset,
+            }
+
+
+def plan_examples(
+    metadata: Metadata, source: ImageNetSource, annotations: Optional[Annotations], *, allow_missing: bool = False
+) -> dict[str, list]:
+    """Resolve every file of every split, in list order.
+
+    Returns {split: rows}: for "train", groups (class wnid, label, ImageNet train
+    folder, sorted file names), one per class and pooled folder (config 919
+    pools merged synsets into their target); for the other splits, rows
+    (image_id, image path, label, mask relpath or "", imagenet synset).
+
+    `annotations` None skips the mask checks (for planning without the zip,
+    e.g. counting split sizes).
+
+    Raises:
+        FileNotFoundError: images or masks are missing (count and the first
+            expected paths), unless `allow_missing`, which skips them with a
+            warning listing them.
+    """
+    missing: list[str] = []
+    plan: dict[str, list] = {"train": [], "train_semi": [], "validation": [], "test": []}
+
+    for wnid in metadata.categories:
+        label = metadata.class_id(wnid)
+        for synset in metadata.train_sources(wnid):
+            names = source.train_names(synset)
+            if not names:
+                missing.append(source.train_folder(synset) + os.sep + " (class folder missing or empty)")
+                continue
+            plan["train"].append((wnid, label, source.train_folder(synset), names))
+
+    def mask_of(split_folder: str, relpath: str) -> Optional[str]:
+        if annotations is None or annotations.contains(split_folder, relpath):
+            return relpath
+        missing.append(annotations.location(split_folder, relpath))
+        return None
+
+    for image, mask in metadata.train_semi_names:
+        folder, file_name = image.split("/", 1)
+        path = source.find_train(image)
+        if path is None:
+            missing.append(source.expected_train_path(image))
+            continue
+        mask = mask_of("train-semi-segmentation", mask)
+        if mask is not None:
+            plan["train_semi"].append(
+                (image[: -len(".JPEG")], path, metadata.class_id(folder), mask, file_name.split("_", 1)[0])
+            )
+
+    masks_of_validation = dict(metadata.validation_names)
+    for split, mapping in (("validation", metadata.validation_mapping), ("test", metadata.test_mapping)):
+        for src, dst in mapping:
+            path = source.find_val(src)
+            if path is None:
+                missing.append(source.expected_val_path(src))
+                continue
+            mask = ""
+            if split == "validation":
+                if dst not in masks_of_validation:
+                    raise ValueError(
+                        f"{dst} is in the validation mapping but not in the validation names list of "
+                        f"config {metadata.config.name} ({metadata.source}); the metadata lists are inconsistent"
+                    )
+                mask = mask_of("validation-segmentation", masks_of_validation[dst])
+                if mask is None:
+                    continue
+            class_wnid = dst.split("/", 1)[0]
+            plan[split].append((dst[: -len(".JPEG")], path, metadata.class_id(class_wnid), mask, src.split("/", 1)[0]))
+
+    if missing:
+        shown = "\n  ".join(missing[:MAX_LISTED_MISSING])
+        more = f"\n  ... and {len(missing) - MAX_LISTED_MISSING} more" if len(missing) > MAX_LISTED_MISSING else ""
+        where = f"ImageNet {source.root} (layout {source.layout})" + (f", annotations {annotations.source}" if annotations else "")
+        if not allow_missing:
+            raise FileNotFoundError(
+                f"{len(missing)} file(s) that ImageNet-S config {metadata.config.name} needs are missing ({where}); "
+                f"expected at:\n  {shown}{more}\n"
+                "Complete the copy, or pass allow_missing=True (CLI: --allow-missing) to skip these examples"
+            )
+        message = f"skipping {len(missing)} missing file(s) of ImageNet-S config {metadata.config.name} ({where})"
+        logger.warning("%s:\n  %s", message, "\n  ".join(missing))  # the full list
+        warnings.warn(f"{message}:\n  {shown}{more}", stacklevel=2)
+    return plan
+
+
+def split_sizes(plan: dict[str, list]) -> dict[str, int]:
+    """Number of examples of each split of a plan from `plan_examples`."""
+    return {
+        split: sum(len(group[3]) for group in rows) if split == "train" else len(rows) for split, rows in plan.items()
+    }
