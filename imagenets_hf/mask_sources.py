@@ -140,15 +140,6 @@ class MaskTree:
         except (FileNotFoundError, IsADirectoryError):
             raise FileNotFoundError(f"{path} not found") from None
 
-    def open(self, relpath: str):
-        """A binary file object on `relpath` (reads only what the caller reads)."""
-        if self.is_zip:
-            try:
-                return self._archive().open(self.prefix + relpath)
-            except KeyError:
-                raise FileNotFoundError(f"{self.describe(relpath)} is not in the zip") from None
-        return open(os.path.join(self.location, self.prefix, relpath), "rb")
-
 
 def _zip_png_prefix(path: str, names: list[str]) -> str:
     """The prefix above `<wnid>/<name>.png` in a zip: "" or one top folder "top/"."""
@@ -293,9 +284,6 @@ class PreparedSplit:
 
     def list(self) -> list[str]:
         return sorted(self.index())
-
-    def list_files(self) -> list[str]:
-        return self.list()
 
     def contains(self, relpath: str) -> bool:
         return relpath in self.index()

@@ -11,7 +11,6 @@ Flow: `plan_evaluation` (which images, which prediction is missing or extra)
 from __future__ import annotations
 
 import functools
-import io
 import os
 from dataclasses import dataclass, field
 from typing import Optional
@@ -274,10 +273,6 @@ def image_size(file) -> tuple:
     """(width, height) of an image file object, from its header only (no decoding)."""
     with Image.open(file) as image:
         return image.size
-
-
-def png_bytes_size(data: bytes) -> tuple:
-    return image_size(io.BytesIO(data))
 
 
 def match_predictions(
