@@ -13,7 +13,6 @@ from cli_fixtures import CONFIG, NUM_CLASSES, derive_predictions, listing, make_
 from imagenets_hf.cli import main
 from imagenets_hf.show import IGNORE_COLOUR, apply_mapping, class_colour, image_miou, palette
 
-pytest.importorskip("matplotlib")
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +48,7 @@ def _expected_image_miou(prediction, mask):
 
 
 def test_worst_images_get_panels_and_a_per_class_plot(fake, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
     output = str(tmp_path / "show")
     before = listing(fake["prediction_dir"])
     assert _show(fake, output, "--worst", "2") == 0
@@ -67,6 +67,7 @@ def test_worst_images_get_panels_and_a_per_class_plot(fake, tmp_path, capsys):
 
 
 def test_chosen_images_and_panel_colours(fake, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
     output = str(tmp_path / "show")
     relpath = sorted(fake["predictions"])[1]
     assert _show(fake, output, "--images", relpath[:-4]) == 0
@@ -111,6 +112,7 @@ def test_missing_matplotlib_says_what_to_install(fake, tmp_path, monkeypatch, ca
 
 
 def test_panel_with_the_imagenet_picture(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
     from cli_fixtures import validation_masks
 
     from imagenets_hf import testing
