@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 from ..configs import IGNORE_LABEL
 from .statistics import ImageStatistics
@@ -36,6 +37,7 @@ _BUCKET_LIMITS = np.array([bucket.max_percent for bucket in SIZE_BUCKETS])
 _NUM_BUCKET_MASKS = 1 << len(SIZE_BUCKETS)
 
 _COMPACT_ENTRIES = 1 << 13  # pending sparse entries (at least) before they are summed up
+_DENSE_KEY_RANGE = 1 << 22  # keys below this are summed with a dense histogram (32 MB of float64 at most)
 
 
 class _SparseCounter:
@@ -61,8 +63,14 @@ class _SparseCounter:
         if self._pending:
             keys = np.concatenate([self.keys, *(k for k, _ in self._pending)])
             counts = np.concatenate([self.counts, *(c for _, c in self._pending)])
-            self.keys, inverse = np.unique(keys, return_inverse=True)
-            self.counts = np.bincount(inverse, weights=counts, minlength=len(self.keys)).astype(np.int64)
+            if len(keys) and keys.max() < max(_DENSE_KEY_RANGE, 4 * len(keys)):
+                # small key range (e.g. the N x N co-occurrence): a histogram beats sorting
+                totals = np.bincount(keys, weights=counts)
+                self.keys = np.flatnonzero(totals)
+                self.counts = totals[self.keys].astype(np.int64)
+            else:
+                self.keys, inverse = np.unique(keys, return_inverse=True)
+                self.counts = np.bincount(inverse, weights=counts, minlength=len(self.keys)).astype(np.int64)
             self._pending, self._pending_size = [], 0
         return self
 
@@ -76,30 +84,40 @@ class _SparseCounter:
 
 
 class _Records:
-    """Per-image variable-length int rows, stored flat with per-image lengths."""
+    """Per-image variable-length int rows, stored flat with per-image lengths.
+
+    Additions and merges are buffered as blocks; the store is rebuilt only when
+    the buffer outgrows it (geometric growth), so n additions or merges cost
+    O(total rows), not O(n * total rows).
+    """
 
     def __init__(self, width: int) -> None:
         self.width = width
         self.values = np.zeros((0, width), dtype=np.int64)
         self.lengths = np.zeros(0, dtype=np.int64)
-        self._pending: list[np.ndarray] = []
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, per-image lengths)
+        self._pending_rows = 0
 
     def add(self, rows: np.ndarray) -> None:
-        self._pending.append(rows)
-        if len(self._pending) >= 512:
-            self.compact()
+        self._append(rows, np.array([len(rows)], dtype=np.int64))
 
     def merge(self, other: _Records) -> None:
         other.compact()
-        self.compact()
-        self.values = np.concatenate([self.values, other.values])
-        self.lengths = np.concatenate([self.lengths, other.lengths])
+        self._append(other.values, other.lengths)
+
+    def _append(self, rows: np.ndarray, lengths: np.ndarray) -> None:
+        self._pending.append((rows, lengths))
+        self._pending_rows += len(rows)
+        if self._pending_rows > max(_COMPACT_ENTRIES, len(self.values)):
+            self.compact()
+        elif len(self._pending) >= 512:  # many small blocks: fold them into one, leave the store alone
+            self._pending = [_concatenate_blocks(self._pending, self.width)]
 
     def compact(self) -> _Records:
         if self._pending:
-            self.values = np.concatenate([self.values, *self._pending])
-            self.lengths = np.concatenate([self.lengths, [len(rows) for rows in self._pending]])
-            self._pending = []
+            values, lengths = _concatenate_blocks([(self.values, self.lengths), *self._pending], self.width)
+            self.values, self.lengths = values, lengths
+            self._pending, self._pending_rows = [], 0
         return self
 
     def image_index(self) -> np.ndarray:
@@ -114,6 +132,18 @@ class _Records:
     def __setstate__(self, state):
         self.__init__(state["width"])
         self.values, self.lengths = state["values"], state["lengths"]
+
+
+def _presence(images: np.ndarray, labels: np.ndarray, shape: tuple[int, int]) -> scipy.sparse.csr_matrix:
+    """Sparse 0/1 (images, N) matrix with ones at (images[k], labels[k]) (pairs are unique)."""
+    ones = np.ones(len(images), dtype=np.int64)
+    return scipy.sparse.csr_matrix((ones, (images, labels)), shape=shape)
+
+
+def _concatenate_blocks(blocks: list[tuple[np.ndarray, np.ndarray]], width: int) -> tuple[np.ndarray, np.ndarray]:
+    values = np.concatenate([rows.reshape(-1, width) for rows, _ in blocks])
+    lengths = np.concatenate([lengths for _, lengths in blocks])
+    return values, lengths
 
 
 class Accumulator:
@@ -131,9 +161,8 @@ class Accumulator:
         self.void_pixels = 0
         # (raw predicted label, gt label, flags, bucket mask) -> valid pixels
         self._joint = _SparseCounter()
-        # (predicted class i - 1) * N + (gt class j - 1) -> images where both occur
-        self._cooccurrence = _SparseCounter()
-        # per image: (raw predicted label, valid pixels, of which on gt foreground)
+        # per image: (raw predicted label, valid pixels, of which on gt foreground);
+        # with the gt classes below, these also give the matching's co-occurrence counts
         self._predicted = _Records(3)
         # per image: (gt class, valid pixels) for gt classes 1..N present
         self._ground_truth = _Records(2)
@@ -169,11 +198,6 @@ class Accumulator:
         label_pixels = np.bincount(inverse, weights=counts, minlength=len(labels))
         label_foreground = np.bincount(inverse, weights=counts * (gt > 0), minlength=len(labels))
         self._predicted.add(np.stack([labels, label_pixels, label_foreground], axis=1).astype(np.int64))
-
-        classes = labels[(labels >= 1) & (labels <= num_classes)]
-        if len(classes) and len(present):
-            pairs = ((classes[:, None] - 1) * num_classes + (present[None, :] - 1)).ravel()
-            self._cooccurrence.add(pairs, np.ones(len(pairs), dtype=np.int64))
         self.num_images += 1
         self.void_pixels += int(counts[predicted > num_classes].sum())
         return self
@@ -185,7 +209,6 @@ class Accumulator:
                 f"cannot merge accumulators for {other.num_classes} and {self.num_classes} classes"
             )
         self._joint.merge(other._joint)
-        self._cooccurrence.merge(other._cooccurrence)
         self._predicted.merge(other._predicted)
         self._ground_truth.merge(other._ground_truth)
         self.num_images += other.num_images
@@ -224,12 +247,17 @@ class Accumulator:
         return labels, matrix
 
     def cooccurrence(self) -> np.ndarray:
-        """(N, N) int64: [i - 1, j - 1] = images in which predicted label i and gt class j both occur."""
-        counter = self._cooccurrence.compact()
-        n = self.num_classes
-        matrix = np.zeros(n * n, dtype=np.int64)
-        matrix[counter.keys] = counter.counts
-        return matrix.reshape(n, n)
+        """(N, N) int64: [i - 1, j - 1] = images in which predicted label i and gt class j both occur.
+
+        Derived from the per-image records as (images x N presence of predicted labels)^T @
+        (images x N presence of gt classes), a sparse product: no per-image outer products.
+        """
+        predicted_rows, gt_rows = self.image_records()
+        n, images = self.num_classes, self.num_images
+        predicted_rows = predicted_rows[(predicted_rows[:, 1] >= 1) & (predicted_rows[:, 1] <= n)]
+        predicted = _presence(predicted_rows[:, 0], predicted_rows[:, 1] - 1, (images, n))
+        ground_truth = _presence(gt_rows[:, 0], gt_rows[:, 1] - 1, (images, n))
+        return (predicted.T @ ground_truth).toarray().astype(np.int64)
 
     def image_records(self):
         """Per-image records for image-level numbers: ((image, label, pixels, foreground pixels) rows,
