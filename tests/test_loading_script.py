@@ -1,6 +1,6 @@
 """loading_script/imagenet_s.py: same examples as the package's builder on datasets 3.x; a clear pointer on >= 4.
 
-CI runs `python -m pytest -m datasets36 tests/test_loading_script.py` in a venv with datasets 3.6.
+.ci/run runs the whole suite in a venv with datasets 3.6 too, where these tests run.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ DATASETS_MAJOR = int(datasets.__version__.split(".")[0])
 runs_scripts = pytest.mark.skipif(
     DATASETS_MAJOR >= 4,
     reason=f"datasets {datasets.__version__} runs no loading scripts (removed in 4.0); "
-    "CI runs these tests in a venv with datasets 3.6 (pytest -m datasets36)",
+    ".ci/run runs them in a venv with datasets 3.6",
 )
 
 
