@@ -142,8 +142,9 @@ With the `evaluate` module of the `imagenets-hf` project
 
 ```python
 import evaluate
+import imagenets_hf
 
-metric = evaluate.load("metric/imagenet_s", "{example}")   # path of the metric folder of imagenets-hf
+metric = evaluate.load(imagenets_hf.metric_path(), "{example}")   # installed with imagenets-hf
 for example in validation:
     prediction = my_model(example["image"])               # (H, W) integer class ids, or an RGB PNG as above
     metric.add(prediction=prediction, reference=example["segmentation"])

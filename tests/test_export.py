@@ -166,7 +166,7 @@ def test_readme_yaml_lists_the_config_with_the_builder_split_sizes(exported_50, 
     }
     # the card is there, after the YAML
     text = (output / "README.md").read_text()
-    for needle in ('evaluate.load("metric/imagenet_s"', "evaluate_segmentation", "@article{gao2022luss",
+    for needle in ('evaluate.load(imagenets_hf.metric_path()', "evaluate_segmentation", "@article{gao2022luss",
                    "Fully unsupervised", "Distance matching", "Semi-supervised", "**Free**", "R + 256 * G",
                    "terms of access", '| "50" | 4 |'):  # the fake lists have 4 classes
         assert needle in text
