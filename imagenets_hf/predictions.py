@@ -19,12 +19,11 @@ import numpy as np
 from PIL import Image
 
 from .configs import ConfigSpec, get_config
+from .evaluation.matching import MATCH_METHODS, SOLVERS  # noqa: F401 (the CLI's choices)
 from .mask_sources import GroundTruth, MaskTree, open_ground_truth, open_predictions, read_names_list
 from .masks import decode_mask
 
 RESIZE_MODES = ("nearest",)
-MATCH_METHODS = ("image", "pixel", "majority")
-SOLVERS = ("munkres", "scipy")
 EXAMPLES_SHOWN = 5  # how many file names an error message lists
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse
 
 from ..configs import IGNORE_LABEL
 from .statistics import ImageStatistics
@@ -134,8 +133,10 @@ class _Records:
         self.values, self.lengths = state["values"], state["lengths"]
 
 
-def _presence(images: np.ndarray, labels: np.ndarray, shape: tuple[int, int]) -> scipy.sparse.csr_matrix:
-    """Sparse 0/1 (images, N) matrix with ones at (images[k], labels[k]) (pairs are unique)."""
+def _presence(images: np.ndarray, labels: np.ndarray, shape: tuple[int, int]):
+    """Sparse 0/1 (images, N) scipy matrix with ones at (images[k], labels[k]) (pairs are unique)."""
+    import scipy.sparse  # loads in ~0.3 s: only when a matching needs it
+
     ones = np.ones(len(images), dtype=np.int64)
     return scipy.sparse.csr_matrix((ones, (images, labels)), shape=shape)
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Mapping, Union
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .._io import atomic_write_text
 from ..masks import MAX_LABEL
@@ -66,6 +65,8 @@ def match_image(accumulator: Accumulator, solver: str = "munkres") -> Matching:
         columns = np.array([j for _, j in pairs], dtype=np.int64)
         method = "image"
     else:
+        from scipy.optimize import linear_sum_assignment  # scipy loads in ~0.3 s: only when used
+
         rows, columns = linear_sum_assignment(cooccurrence, maximize=True)
         method = "image (scipy)"
     mapping = {0: 0, **{int(i) + 1: int(j) + 1 for i, j in zip(rows, columns)}}
@@ -78,6 +79,8 @@ def match_pixel(accumulator: Accumulator) -> Matching:
     labels, confusion = accumulator.confusion()
     keep = labels >= 1
     labels, confusion = labels[keep], confusion[keep, 1:]
+    from scipy.optimize import linear_sum_assignment
+
     rows, columns = linear_sum_assignment(confusion, maximize=True) if len(labels) else ([], [])
     mapping = {0: 0, **{int(labels[i]): int(j) + 1 for i, j in zip(rows, columns)}}
     return Matching(mapping, int(confusion[rows, columns].sum()), "pixel")
