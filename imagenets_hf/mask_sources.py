@@ -214,8 +214,7 @@ class PreparedSplit:
     _index: Optional[dict] = field(default=None, repr=False, compare=False)
 
     def __getstate__(self):
-        # the index is rebuilt once per worker (one cheap column read) rather than
-        # pickled with every task
+        # the index is rebuilt once in each worker (one cheap column read) rather than pickled
         state = self.__dict__.copy()
         state["_index"] = None
         return state

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import pickle
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -66,8 +67,10 @@ def accumulate(
                     bar.update(1)
         else:
             chunks = _chunked(items, _CHUNK_SIZE)
-            with multiprocessing.get_context().Pool(num_workers) as pool:
-                for partial, count in pool.imap_unordered(_accumulate_chunk, ((load, chunk, num_classes) for chunk in chunks)):
+            # `load` goes to each worker once (not with every chunk), so whatever it caches
+            # (open zips, indexes of prepared datasets) lives as long as the worker
+            with multiprocessing.get_context().Pool(num_workers, _start_worker, (load, num_classes)) as pool:
+                for partial, count in pool.imap_unordered(_accumulate_chunk, chunks):
                     accumulator.merge(partial)
                     if bar is not None:
                         bar.update(count)
@@ -83,8 +86,19 @@ def _chunked(items: Iterable[Any], size: int):
         yield chunk
 
 
-def _accumulate_chunk(task) -> tuple[Accumulator, int]:
-    load, chunk, num_classes = task
+_worker: dict[str, Any] = {}  # per worker process: "load" and "num_classes"
+
+
+def _start_worker(load: Callable[[Any], tuple[np.ndarray, np.ndarray]], num_classes: int) -> None:
+    # Under "fork" the arguments arrive as the parent's objects, open zip handles
+    # included, whose file offset would be shared by every worker. A pickle round
+    # trip gives each worker what "spawn" gives it: its own state, handles dropped
+    # by __getstate__ and reopened on first use.
+    _worker.update(load=pickle.loads(pickle.dumps(load)), num_classes=num_classes)
+
+
+def _accumulate_chunk(chunk: list[Any]) -> tuple[Accumulator, int]:
+    load, num_classes = _worker["load"], _worker["num_classes"]
     accumulator = Accumulator(num_classes)
     for item in chunk:
         accumulator.add(image_statistics(*load(item), num_classes))
