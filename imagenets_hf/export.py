@@ -528,11 +528,12 @@ def merge_card_data(card_data: dict, kept: dict) -> dict:
         if name in kept_infos:
             infos[name] = kept_infos[name]
     order = sorted(configs, key=_config_sort_key)
-    rows = [sum(split.get("num_examples", 0) for split in infos[name].get("splits") or []) for name in order if name in infos]
+    infos = {name: infos[name] for name in order if name in infos}
+    rows = [sum(split.get("num_examples", 0) for split in info.get("splits") or []) for info in infos.values()]
     return {
         **card_data,
         "size_categories": [_size_category(max(rows, default=0))],
-        "dataset_info": [{"config_name": name, **infos[name]} for name in order if name in infos],
+        "dataset_info": [{"config_name": name, **info} for name, info in infos.items()],
         "configs": [{"config_name": name, **configs[name]} for name in order],
     }
 
