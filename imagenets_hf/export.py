@@ -462,8 +462,6 @@ def write_card(output_dir: str | os.PathLike, *, pretty_name: str = "ImageNet-S"
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    from .card import render_card
-
     output_dir = os.fspath(output_dir)
     readme = os.path.join(output_dir, README_NAME)
     if os.path.exists(readme):
@@ -474,11 +472,6 @@ def write_card(output_dir: str | os.PathLike, *, pretty_name: str = "ImageNet-S"
                 raise ValueError(f"cannot read the YAML header of {readme} ({error}): fix or delete that file") from None
     else:
         old_data = {}
-    old_configs = {c["config_name"]: c for c in old_data.get("configs") or [] if "config_name" in c}
-    old_infos = old_data.get("dataset_info") or []
-    if isinstance(old_infos, dict):
-        old_infos = [old_infos]
-    old_infos = {i.get("config_name", "default"): i for i in old_infos}
 
     manifests = {}
     for name in os.listdir(output_dir):
@@ -488,13 +481,8 @@ def write_card(output_dir: str | os.PathLike, *, pretty_name: str = "ImageNet-S"
             manifests[name] = manifest
 
     configs, infos = {}, {}
-    for name in set(old_configs) | set(manifests):
-        if name in manifests:
-            configs[name], infos[name] = _card_entries(manifests[name])
-        else:
-            configs[name] = {k: v for k, v in old_configs[name].items() if k != "config_name"}
-    order = sorted(configs, key=_config_sort_key)
-
+    for name, manifest in manifests.items():
+        configs[name], infos[name] = _card_entries(manifest)
     card_data = DatasetCardData(
         pretty_name=pretty_name,
         license="other",
@@ -503,34 +491,67 @@ def write_card(output_dir: str | os.PathLike, *, pretty_name: str = "ImageNet-S"
         task_categories=["image-segmentation"],
         task_ids=["semantic-segmentation"],
         tags=["imagenet", "unsupervised-semantic-segmentation", "imagenet-s"],
-        size_categories=_size_category(manifests),
     )
-    # reuse datasets' own YAML writers (push_to_hub's), then restore our config order and the old entries
+    # datasets' own YAML writers (push_to_hub's); merge_card_data then orders the configs and adds the old ones
     DatasetInfosDict(infos).to_dataset_card_data(card_data)
-    MetadataConfigs({name: configs[name] for name in order}).to_dataset_card_data(card_data)
-    new_infos = card_data.get("dataset_info") or []
-    new_infos = {i.get("config_name", "default"): i for i in ([new_infos] if isinstance(new_infos, dict) else new_infos)}
-    if len(infos) == 1 and len(new_infos) == 1:  # a single config is written as a mapping without its name
-        only = next(iter(infos))
-        new_infos = {only: {"config_name": only, **new_infos.pop(next(iter(new_infos)))}}
-    merged_infos = {**{k: v for k, v in old_infos.items() if k in configs and k not in manifests}, **new_infos}
-    card_data["dataset_info"] = [
-        {"config_name": name, **{k: v for k, v in merged_infos[name].items() if k != "config_name"}}
-        for name in order if name in merged_infos
-    ]
-    card_data["configs"] = [{"config_name": name, **configs[name]} for name in order]
-    text = f"---\n{card_data.to_yaml()}\n---\n" + render_card(card_data.to_dict())
-    atomic_write_text(readme, text)
+    MetadataConfigs(configs).to_dataset_card_data(card_data)
+    atomic_write_text(readme, card_text(merge_card_data(card_data.to_dict(), old_data)))
     _make_readable(readme)
     return readme
 
 
-def _size_category(manifests: dict[str, dict]) -> list[str]:
-    rows = max((sum(s["num_examples"] for s in m["splits"].values()) for m in manifests.values()), default=0)
+def _entries_by_config(card_data: dict) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The `configs` and the `dataset_info` entries of a README's YAML (as a dict), each by config name."""
+    infos = card_data.get("dataset_info") or []
+    if isinstance(infos, dict):  # datasets writes a single config's info as a mapping, without a "default" name
+        infos = [infos]
+    by_name = ({}, {})
+    for entries, found in zip((card_data.get("configs") or [], infos), by_name):
+        for entry in entries:
+            if isinstance(entry, dict):
+                found[entry.get("config_name", "default")] = {k: v for k, v in entry.items() if k != "config_name"}
+    return by_name
+
+
+def merge_card_data(card_data: dict, kept: dict) -> dict:
+    """`card_data` (a README's YAML as a dict) with the configs of `kept` (another one) that it does not list.
+
+    Configs that both list take `card_data`'s entries; the others keep their
+    `configs` and `dataset_info` entries from `kept` unchanged. Both lists come
+    out in config order ("50", "300", "919", then other names), and
+    size_categories counts the rows of the largest config of either.
+    """
+    configs, infos = _entries_by_config(card_data)
+    kept_configs, kept_infos = _entries_by_config(kept)
+    for name in kept_configs.keys() - configs.keys():
+        configs[name] = kept_configs[name]
+        if name in kept_infos:
+            infos[name] = kept_infos[name]
+    order = sorted(configs, key=_config_sort_key)
+    infos = {name: infos[name] for name in order if name in infos}
+    rows = [sum(split.get("num_examples", 0) for split in info.get("splits") or []) for info in infos.values()]
+    return {
+        **card_data,
+        "size_categories": [_size_category(max(rows, default=0))],
+        "dataset_info": [{"config_name": name, **info} for name, info in infos.items()],
+        "configs": [{"config_name": name, **configs[name]} for name in order],
+    }
+
+
+def card_text(card_data: dict) -> str:
+    """The text of README.md: `card_data` (the YAML as a dict) as its header, then the card rendered from it."""
+    from huggingface_hub import DatasetCardData
+
+    from .card import render_card
+
+    return f"---\n{DatasetCardData(**card_data).to_yaml()}\n---\n" + render_card(card_data)
+
+
+def _size_category(rows: int) -> str:
     for limit, label in ((10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M")):
         if rows < limit:
-            return [label]
-    return ["1M<n<10M"]
+            return label
+    return "1M<n<10M"
 
 
 # -- from ImageNet to the hub folder ---------------------------------------------------------------

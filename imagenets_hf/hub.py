@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .export import README_NAME, read_manifest
+from .export import README_NAME, card_text, merge_card_data, read_manifest
 
 REPO_TYPE = "dataset"
 GATED_MODES = ("auto", "manual")
@@ -33,10 +33,19 @@ def _missing(folder: str, what: str) -> FileNotFoundError:
     )
 
 
-def read_card_configs(folder: str | os.PathLike) -> list[dict]:
-    """The `configs` entries of FOLDER/README.md's YAML ([{"config_name", "data_files": [...]}, ...])."""
+def _parse_card_data(text: str, where: str, fix: str) -> dict:
+    import yaml
     from huggingface_hub import DatasetCard
 
+    try:
+        return DatasetCard(text).data.to_dict()
+    except (ValueError, yaml.YAMLError) as error:  # YAML that does not parse, or is not a mapping
+        reason = " ".join(str(error).split())  # YAML errors span lines
+        raise ValueError(f"the YAML header of {where} is invalid ({reason}): {fix}") from None
+
+
+def read_card_data(folder: str | os.PathLike) -> dict:
+    """FOLDER/README.md's YAML as a dict, checked to have a `configs` list."""
     folder = os.fspath(folder)
     readme = os.path.join(folder, README_NAME)
     if not os.path.isdir(folder):
@@ -44,14 +53,20 @@ def read_card_configs(folder: str | os.PathLike) -> list[dict]:
     if not os.path.isfile(readme):
         raise _missing(folder, f"{README_NAME} is missing")
     with open(readme, encoding="utf-8", newline="") as file:
-        try:
-            data = DatasetCard(file.read()).data.to_dict()
-        except ValueError as error:
-            raise ValueError(f"the YAML header of {readme} is invalid ({error}): re-run `imagenets-hf export`") from None
+        data = _parse_card_data(file.read(), readme, "re-run `imagenets-hf export`")
     configs = data.get("configs")
     if not configs or not isinstance(configs, list):
         raise _missing(folder, f"{README_NAME} has no `configs` list in its YAML header")
-    return configs
+    return data
+
+
+def read_card_configs(folder: str | os.PathLike) -> list[dict]:
+    """The `configs` entries of FOLDER/README.md's YAML ([{"config_name", "data_files": [...]}, ...])."""
+    return read_card_data(folder)["configs"]
+
+
+def _config_names(card_data: dict) -> list[str]:
+    return [c.get("config_name", "default") for c in card_data.get("configs") or [] if isinstance(c, dict)]
 
 
 def _data_file_patterns(config: dict) -> list[str]:
@@ -120,10 +135,15 @@ def push(
     The repository is created if needed: private by default; with `gated`
     ("auto" or "manual") public but gated, so that users must accept terms
     first. Refuses a repository that exists and is public without a gate.
-    Remote shards of the pushed configs that this upload does not contain
-    (an older shard count) are deleted in the same commit. `revision`: a
-    branch, created if needed. The token comes from `token`, else HF_TOKEN or
-    `hf auth login`. `api`: an `huggingface_hub.HfApi` (tests pass a fake).
+    Configs that the remote README.md lists and FOLDER does not hold (pushed
+    from another folder) stay listed: the uploaded README's YAML keeps their
+    entries and its card is rendered from the merged YAML. Remote shards of the
+    pushed configs that this upload does not contain (an older shard count)
+    are deleted in the same commit; other configs' files are never touched.
+    The commit is refused by the hub if `revision` moved since its README was
+    read. `revision`: a branch, created if needed. The token comes from
+    `token`, else HF_TOKEN or `hf auth login`. `api`: an `huggingface_hub.HfApi`
+    (tests pass a fake).
     """
     if "/" not in repo_id or repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise ValueError(f"invalid --repo-id {repo_id!r}: write it as ORG/NAME (or USER/NAME)")
@@ -131,6 +151,7 @@ def push(
         raise ValueError(f"invalid gated mode {gated!r}: use one of {', '.join(GATED_MODES)}")
     folder = os.fspath(folder)
     upload = list_upload(folder)
+    card_data = read_card_data(folder)
     if api is None:
         from huggingface_hub import HfApi
 
@@ -147,13 +168,48 @@ def push(
         )
     if revision and revision != "main":
         api.create_branch(repo_id, branch=revision, repo_type=REPO_TYPE, exist_ok=True)
-    configs = [c.get("config_name", "default") for c in read_card_configs(folder)]
-    return api.upload_folder(
-        repo_id=repo_id,
-        folder_path=folder,
+        info = api.repo_info(repo_id, repo_type=REPO_TYPE, revision=revision)
+    # read the remote state at one commit, and commit on top of that one only (parent_commit)
+    head = getattr(info, "sha", None)
+    remote_files = api.list_repo_files(repo_id, revision=head or revision, repo_type=REPO_TYPE)
+    configs = _config_names(card_data)
+    readme: str | bytes = os.path.join(folder, README_NAME)
+    if README_NAME in remote_files:
+        path = api.hf_hub_download(repo_id, filename=README_NAME, repo_type=REPO_TYPE, revision=head or revision)
+        where = f"{README_NAME} in dataset repo {repo_id}" + (f" (revision {revision})" if revision else "")
+        with open(path, encoding="utf-8", newline="") as file:
+            remote_data = _parse_card_data(
+                file.read(), where, "fix it on the hub (its configs would be lost otherwise), then push again"
+            )
+        if set(_config_names(remote_data)) - set(configs):
+            readme = card_text(merge_card_data(card_data, remote_data)).encode("utf-8")
+    return api.create_commit(
+        repo_id,
+        operations=_commit_operations(folder, upload, readme, remote_files, configs),
+        commit_message=commit_message or f"Upload ImageNet-S (configs {', '.join(configs)}) with imagenets-hf",
         repo_type=REPO_TYPE,
         revision=revision,
-        allow_patterns=[file.path for file in upload],
-        delete_patterns=[f"{name}/*.parquet" for name in configs],
-        commit_message=commit_message or f"Upload ImageNet-S (configs {', '.join(configs)}) with imagenets-hf",
+        parent_commit=head,
     )
+
+
+def _commit_operations(
+    folder: str, upload: list[UploadFile], readme: str | bytes, remote_files: list[str], configs: list[str]
+) -> list:
+    """Add every file of `upload` (README.md from `readme`: a path or the merged bytes), and delete the
+    remote shards <config>/*.parquet of the pushed `configs` that the upload does not contain."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    uploaded = {file.path for file in upload}
+    operations = [
+        CommitOperationAdd(
+            path_in_repo=file.path,
+            path_or_fileobj=readme if file.path == README_NAME else os.path.join(folder, *file.path.split("/")),
+        )
+        for file in upload
+    ]
+    for path in remote_files:
+        config, _, name = path.rpartition("/")
+        if config in configs and name.endswith(".parquet") and path not in uploaded:
+            operations.append(CommitOperationDelete(path_in_repo=path))
+    return operations

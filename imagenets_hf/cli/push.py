@@ -14,6 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="upload an `imagenets-hf export` folder to a private or gated dataset repo on the hub",
         description=(
             "Upload DIR (made by `imagenets-hf export`) to the hub dataset repo ORG/NAME in one commit. "
+            "Configs that the repo's README.md already lists (pushed from another folder) stay listed. "
             "ImageNet's terms forbid public copies: the repo is private unless --gated is given. "
             "The token comes from HF_TOKEN or `hf auth login`."
         ),
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         for file in files:
             print(f"  {file.size:>{width},}  {file.path}")
         print(f"  {total:>{width},}  total, {len(files)} files")
+        print(f"configs that the README.md of {args.repo_id} already lists and this folder lacks stay listed "
+              "(not looked up: a dry run does not contact the hub)")
         return 0
     commit = push(args.folder, args.repo_id, private=args.private, gated=args.gated, revision=args.revision)
     url = getattr(commit, "commit_url", None) or str(commit)
