@@ -458,6 +458,7 @@ def write_card(output_dir: str | os.PathLike, *, pretty_name: str = "ImageNet-S"
     Configs come from the manifests of DIR/<config>/ and, for configs without a
     folder here, from the existing README's YAML (kept as they are).
     """
+    import yaml  # PyYAML, a dependency of datasets and huggingface_hub
     from datasets.info import DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCard, DatasetCardData
@@ -468,7 +469,7 @@ def write_card(output_dir: str | os.PathLike, *, pretty_name: str = "ImageNet-S"
         with open(readme, encoding="utf-8", newline="") as file:
             try:
                 old_data = DatasetCard(file.read()).data.to_dict()
-            except ValueError as error:
+            except (ValueError, yaml.YAMLError) as error:  # not YAML, or not a mapping
                 raise ValueError(f"cannot read the YAML header of {readme} ({error}): fix or delete that file") from None
     else:
         old_data = {}

@@ -306,6 +306,14 @@ def test_export_refuses_a_file_as_output(built, tmp_path):
         export_dataset_dict(built["50"], tmp_path / "file", "50", progress=False)
 
 
+@pytest.mark.parametrize("header", ["---\nconfigs: [unclosed\n---\n", "---\n- a list, not a mapping\n---\n"])
+def test_export_names_a_readme_whose_yaml_it_cannot_read(built, tmp_path, header):
+    (tmp_path / "README.md").write_text(header + "body\n")
+    with pytest.raises(ValueError, match=r"(?s)cannot read the YAML header of .*README.md .*: fix or delete that file"):
+        export_dataset_dict(built["50"], tmp_path, "50", progress=False)
+    assert (tmp_path / "README.md").read_text() == header + "body\n"  # left as it was
+
+
 @pytest.mark.parametrize("size", ["500MB", "2GiB", "1kb", 4096, "1.5GB"])
 def test_parse_size(size):
     expected = {"500MB": 500 * 10**6, "2GiB": 2 * 2**30, "1kb": 1000, 4096: 4096, "1.5GB": 1_500_000_000}
