@@ -9,7 +9,9 @@ the image id as key.
 Images are referenced by absolute path by default (zero copy, like the
 authors' symlinked folders): the Arrow files then only stay valid while the
 ImageNet copy stays where it is. `embed_images=True` copies the encoded bytes
-instead. Either way nothing is decoded or re-encoded: the few odd files of the
+instead. From the original tar archives (the "archives" layout) there is no
+file to reference: images are then always embedded, read from the archives
+with one pread each. Either way nothing is decoded or re-encoded: the few odd files of the
 real train set (grayscale and CMYK JPEGs, a PNG named .JPEG) are kept as they
 are, and `datasets.Image` decodes them when read (CMYK and L images come out in
 their own mode; use `.convert("RGB")` if a model needs 3 channels). Masks are
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from typing import Optional
@@ -34,6 +37,12 @@ from .metadata import METADATA_ENV, Metadata, load_metadata
 
 VERSION = datasets.Version("1.0.0")
 
+logger = logging.getLogger(__name__)
+
+# Rows are ~200 bytes in reference mode: big batches amortise the per-batch cost.
+# Embedded rows weigh ~110 KB each: 500 keeps a batch near 50 MB of memory.
+WRITER_BATCH_SIZE = {"referenced": 10_000, "embedded": 500}
+
 
 @dataclass
 class ImageNetSConfig(datasets.BuilderConfig):
@@ -44,7 +53,8 @@ class ImageNetSConfig(datasets.BuilderConfig):
         annotations: the official zip or its extracted folder; None downloads it.
         metadata_dir: a copy of the authors' data/ folder; None uses env
             IMAGENETS_METADATA_DIR or downloads the lists.
-        embed_images: copy image bytes into the Arrow files instead of referencing paths.
+        embed_images: copy image bytes into the Arrow files instead of referencing
+            paths (always done when the images come from the tar archives).
         allow_missing: skip (with a warning) images and masks that are missing
             instead of failing.
     """
@@ -104,10 +114,9 @@ class ImageNetS(datasets.GeneratorBasedBuilder):
     def __init__(self, *args, writer_batch_size: Optional[int] = None, **kwargs):
         self._metadata: Optional[Metadata] = None
         super().__init__(*args, writer_batch_size=writer_batch_size, **kwargs)
+        self._default_writer_batch_size = writer_batch_size is None
         if writer_batch_size is None:
-            # Rows are ~200 bytes in reference mode: big batches amortise the per-batch cost.
-            # Embedded rows weigh ~110 KB each: 500 keeps a batch near 50 MB of memory.
-            self._writer_batch_size = 500 if self.config.embed_images else 10_000
+            self._writer_batch_size = WRITER_BATCH_SIZE["embedded" if self.config.embed_images else "referenced"]
 
     @property
     def metadata(self) -> Metadata:
@@ -142,6 +151,16 @@ class ImageNetS(datasets.GeneratorBasedBuilder):
         source = ImageNetSource.discover(config.imagenet_dir)
         annotations = Annotations.open(config.annotations, config.name)
         plan = plan_examples(self.metadata, source, annotations, allow_missing=config.allow_missing)
+        embed_images = config.embed_images
+        if source.is_archive and not embed_images:
+            logger.warning(
+                "ImageNet comes from the tar archives in %s: the images are embedded in the dataset "
+                "(read from the archives, bytes unchanged), as there is no file path to reference",
+                source.root,
+            )
+            embed_images = True
+            if self._default_writer_batch_size:
+                self._writer_batch_size = WRITER_BATCH_SIZE["embedded"]
         return [
             datasets.SplitGenerator(
                 name=split,
@@ -150,7 +169,7 @@ class ImageNetS(datasets.GeneratorBasedBuilder):
                     "split": split,
                     "mask_folder": SPLIT_MASKS[split],
                     "annotations": annotations if SPLIT_MASKS[split] else None,
-                    "embed_images": config.embed_images,
+                    "embed_images": embed_images,
                 },
             )
             for split, rows in plan.items()

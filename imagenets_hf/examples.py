@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .annotations import Annotations
-from .imagenet import ImageNetSource
+from .imagenet import ArchiveMember, ImageNetSource, read_image_bytes
 from .metadata import Metadata
 
 logger = logging.getLogger(__name__)
@@ -29,8 +29,24 @@ SPLIT_MASKS = {
 }
 
 # Row of a non-train split, as planned by `plan_examples`:
-# (image_id, image path, label, mask relpath or "", imagenet synset)
+# (image_id, image path or ArchiveMember, label, mask relpath or "", imagenet synset)
 Row = tuple
+
+
+class TrainGroup(NamedTuple):
+    """The train images of one class from one ImageNet synset (config 919 pools merged synsets).
+
+    `spans` is None for folder layouts (image path = folder + "/" + name); for
+    the archives layout it is (train archive path, offsets, sizes) with int64
+    arrays aligned with `names`: each image's bytes in the archive.
+    """
+
+    class_wnid: str
+    label: int
+    folder: str
+    names: tuple
+    synset: str
+    spans: Optional[tuple] = None
 
 
 def generate_examples(rows, split, mask_folder, annotations, embed_images):
@@ -50,26 +66,35 @@ def generate_examples(rows, split, mask_folder, annotations, embed_images):
         }
 
 
-def _image(path: str, embed: bool) -> dict:
+def _image(image, embed: bool) -> dict:
+    # an archive member has no path to reference: always embedded, named by its file name
+    if isinstance(image, ArchiveMember):
+        return {"path": image.file_name, "bytes": image.read_bytes()}
     if not embed:
-        return {"path": path, "bytes": None}
-    with open(path, "rb") as file:
-        return {"path": os.path.basename(path), "bytes": file.read()}
+        return {"path": image, "bytes": None}
+    return {"path": os.path.basename(image), "bytes": read_image_bytes(image)}
 
 
 def _generate_train(groups, embed_images):
-    # One group per (class, ImageNet folder); the file names were listed while planning.
-    for class_wnid, label, folder, names in groups:
-        synset = os.path.basename(folder)
-        folder = os.path.join(folder, "")  # with its trailing separator: paths by concatenation
-        for name in names:
-            image_id = f"{class_wnid}/{name.rsplit('.', 1)[0]}"
+    # One group per (class, ImageNet folder or per-class tar); the file names were listed while planning.
+    for group in groups:
+        if group.spans is not None:
+            archive, offsets, sizes = group.spans
+            images = (
+                ArchiveMember(archive, f"{group.synset}.tar/{name}", offset, size)
+                for name, offset, size in zip(group.names, offsets.tolist(), sizes.tolist())
+            )
+        else:
+            folder = os.path.join(group.folder, "")  # with its trailing separator: paths by concatenation
+            images = (folder + name for name in group.names)
+        for name, image in zip(group.names, images):
+            image_id = f"{group.class_wnid}/{name.rsplit('.', 1)[0]}"
             yield image_id, {
                 "image_id": image_id,
-                "image": _image(folder + name, embed_images),
-                "label": label,
+                "image": _image(image, embed_images),
+                "label": group.label,
                 "segmentation": None,
-                "imagenet_synset": synset,
+                "imagenet_synset": group.synset,
             }
 
 
@@ -78,10 +103,11 @@ def plan_examples(
 ) -> dict[str, list]:
     """Resolve every file of every split, in list order.
 
-    Returns {split: rows}: for "train", groups (class wnid, label, ImageNet train
-    folder, sorted file names), one per class and pooled folder (config 919
-    pools merged synsets into their target); for the other splits, rows
-    (image_id, image path, label, mask relpath or "", imagenet synset).
+    Returns {split: rows}: for "train", `TrainGroup`s (class wnid, label,
+    ImageNet train folder, sorted file names, synset, archive spans), one per
+    class and pooled folder (config 919 pools merged synsets into their
+    target); for the other splits, rows (image_id, image path or
+    ArchiveMember, label, mask relpath or "", imagenet synset).
 
     `annotations` None skips the mask checks (for planning without the zip,
     e.g. counting split sizes).
@@ -99,9 +125,13 @@ def plan_examples(
         for synset in metadata.train_sources(wnid):
             names = source.train_names(synset)
             if not names:
-                missing.append(source.train_folder(synset) + os.sep + " (class folder missing or empty)")
+                if source.is_archive:
+                    missing.append(source.train_folder(synset) + " (class tar missing or empty)")
+                else:
+                    missing.append(source.train_folder(synset) + os.sep + " (class folder missing or empty)")
                 continue
-            plan["train"].append((wnid, label, source.train_folder(synset), names))
+            spans = (source.train_dir, *source.train_spans(synset)) if source.is_archive else None
+            plan["train"].append(TrainGroup(wnid, label, source.train_folder(synset), names, synset, spans))
 
     def mask_of(split_folder: str, relpath: str) -> Optional[str]:
         if annotations is None or annotations.contains(split_folder, relpath):
@@ -160,5 +190,5 @@ def plan_examples(
 def split_sizes(plan: dict[str, list]) -> dict[str, int]:
     """Number of examples of each split of a plan from `plan_examples`."""
     return {
-        split: sum(len(group[3]) for group in rows) if split == "train" else len(rows) for split, rows in plan.items()
+        split: sum(len(group.names) for group in rows) if split == "train" else len(rows) for split, rows in plan.items()
     }

@@ -69,13 +69,28 @@ def test_quirky_files_are_planted(tmp_path, fake_metadata_dir):
     assert [(image.format, image.mode) for image in opened] == [("JPEG", "L"), ("JPEG", "CMYK"), ("PNG", "RGB")]
 
 
-def test_archives_only_says_how_to_extract(tmp_path, fake_metadata_dir):
+def test_archives_detected_and_folders_preferred(tmp_path, fake_metadata_dir):
     root = testing.make_fake_imagenet(tmp_path / "tars", fake_metadata_dir, "50", "archives")
+    assert sorted(os.listdir(root)) == ["ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar"]
+    source = ImageNetSource.discover(root)
+    assert (source.layout, source.is_archive) == ("archives", True)
+    assert source.train_dir == os.path.join(root, "ILSVRC2012_img_train.tar")
+    assert source.val_dir == os.path.join(root, "ILSVRC2012_img_val.tar")
+    # extracted folders beside the archives win: no index, images referenced by path
+    testing.make_fake_imagenet(root, fake_metadata_dir, "50", "flat_val")
+    source = ImageNetSource.discover(root)
+    assert (source.layout, source.is_archive) == ("flat_val", False)
+
+
+@pytest.mark.parametrize("kept", ["ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar"])
+def test_one_archive_alone_names_the_other(tmp_path, fake_metadata_dir, kept):
+    root = testing.make_fake_imagenet(tmp_path / "tars", fake_metadata_dir, "50", "archives")
+    other = next(name for name in ("ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar") if name != kept)
+    os.remove(os.path.join(root, other))
     with pytest.raises(FileNotFoundError) as error:
         ImageNetSource.discover(root)
-    message = str(error.value)
-    assert "ILSVRC2012_img_train.tar, ILSVRC2012_img_val.tar" in message
-    assert "tar -xf ILSVRC2012_img_val.tar -C val" in message
+    assert str(error.value).startswith(f"{root} holds {kept} but not {other}: the archives layout needs both")
+    assert f"put {os.path.join(root, other)} next to it" in str(error.value)
 
 
 def test_no_imagenet_lists_expected_paths(tmp_path):
