@@ -57,7 +57,9 @@ def load_dataset(
     Args:
         config: "50", "300" or "919".
         imagenet_dir: your ImageNet-1k folder: train/<wnid>/ with val/ in class
-            folders or flat, or Kaggle's ILSVRC/Data/CLS-LOC layout.
+            folders or flat, Kaggle's ILSVRC/Data/CLS-LOC layout, or the
+            original ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar
+            (read in place, never extracted; images are then embedded).
         annotations: the official ImageNetS<N>-<md5>.zip or its extracted
             folder; None downloads it (MD5-checked, cached).
         metadata_dir: a copy of the authors' data/ folder; None uses env

@@ -12,7 +12,10 @@ quirks that real data has and that code must survive (TFDS-style fake data):
 - `make_fake_imagenet` writes an ImageNet copy holding exactly the files a
   config needs (from fake or real lists), in one of the supported layouts, with
   a grayscale JPEG, a CMYK JPEG and a PNG named .JPEG in the train set (as in
-  the real ILSVRC2012 train set), and an extra class outside ImageNet-S.
+  the real ILSVRC2012 train set), and an extra class outside ImageNet-S; in
+  the "archives" layout the same files go into ILSVRC2012_img_train.tar (one
+  inner <wnid>.tar per folder, merged synsets' own included) and a flat
+  ILSVRC2012_img_val.tar, quirks included.
 - `make_fake_annotations` writes an official-style annotation zip: RGB PNG
   masks (label = R + 256 * G) with an object of the image's class, background
   0 and an ignore band (1000) around the object.
@@ -243,7 +246,8 @@ def make_fake_imagenet(
         layout: "class_folders" (train/<wnid>/, val/<wnid>/), "flat_val"
             (train/<wnid>/, val/<file>), "kaggle" (ILSVRC/Data/CLS-LOC/{train,val}
             with a flat val and LOC_synset_mapping.txt) or "archives" (only
-            ILSVRC2012_img_{train,val}.tar, as downloaded from image-net.org).
+            ILSVRC2012_img_{train,val}.tar, as downloaded from image-net.org:
+            uncompressed, train a tar of per-class tars <wnid>.tar, val flat).
         train_per_class: train images <wnid>_1..N.JPEG per class folder (the
             train_semi images are added to them).
         image_size: (width, height) of every image.
@@ -251,6 +255,7 @@ def make_fake_imagenet(
             first three train images of the first folder, and a grayscale val image.
         link: files of equal content are hard links to one hidden copy under
             root (fast); False writes every file (distinct inodes, for benchmarks).
+            Ignored by "archives" (the root then holds only the two tars).
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown fake ImageNet layout {layout!r}: use one of {', '.join(LAYOUTS)}")
@@ -290,6 +295,7 @@ def make_fake_imagenet(
 
 
 def _write_archives(root: str, train, val, data: bytes, special: dict[str, bytes]) -> None:
+    """ILSVRC2012_img_val.tar (flat, sorted names) and ILSVRC2012_img_train.tar (one uncompressed <wnid>.tar per folder)."""
     os.makedirs(root, exist_ok=True)
 
     def add(tar: tarfile.TarFile, name: str, payload: bytes) -> None:

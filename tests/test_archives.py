@@ -247,3 +247,34 @@ def test_submission_sizes_read_from_the_archive(tmp_path, fake_metadata_dir):
             predictions, "50", imagenet_dir=setup.imagenet_dir, metadata_dir=fake_metadata_dir, num_workers=workers
         )
         assert (check.mis_sized, check.invalid, check.missing) == ([(expected[0], "18x16, image 20x16")], [], [])
+
+
+def test_prepare_cli_says_images_are_embedded(tmp_path, fake_metadata_dir, capsys):
+    from imagenets_hf.cli import main
+
+    setup = testing.make_fake_setup(tmp_path, "50", "archives", metadata_dir=fake_metadata_dir)
+    args = ["prepare", "50", "--imagenet-dir", setup.imagenet_dir, "--annotations", setup.annotations,
+            "--metadata-dir", setup.metadata_dir, "--cache-dir", str(tmp_path / "c"), "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("ImageNet-S 50 is ready (embedded from the tar archives; ")
+    assert "keep them there" not in text
+    os.remove(os.path.join(setup.imagenet_dir, VAL_TAR))
+    assert main([*args, "--cache-dir", str(tmp_path / "c2")]) == 2
+    assert f"error: {setup.imagenet_dir} holds {TRAIN_TAR} but not {VAL_TAR}" in capsys.readouterr().err
+
+
+def test_fake_archives_hold_every_config_and_the_quirks(tmp_path, fake_metadata_dir):
+    root = testing.make_fake_imagenet(tmp_path / "tars", fake_metadata_dir, None, "archives")
+    train, val = testing.needed_files(fake_metadata_dir)
+    with tarfile.open(os.path.join(root, TRAIN_TAR)) as tar:
+        assert tar.getnames() == [f"{wnid}.tar" for wnid in train]
+        assert set(MERGED_SYNSETS) | {testing.FAKE_EXCLUDED_WNID} <= {name[:-4] for name in tar.getnames()}
+    with tarfile.open(os.path.join(root, VAL_TAR)) as tar:
+        assert tar.getnames() == list(val)
+    source = ImageNetSource.discover(root)
+    assert {wnid: list(source.train_names(wnid)) for wnid in train} == train
+    first = next(wnid for wnid in train if wnid != testing.FAKE_EXCLUDED_WNID)
+    opened = [Image.open(member) for member in source.train_paths(first)[:3]]
+    assert [(image.format, image.mode) for image in opened] == [("JPEG", "L"), ("JPEG", "CMYK"), ("PNG", "RGB")]
+    assert Image.open(source.val_path(next(iter(val)))).mode == "L"

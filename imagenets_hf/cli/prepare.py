@@ -21,7 +21,10 @@ def register(subparsers) -> None:
     parser.add_argument("config", metavar="CONFIG", help='"50", "300" or "919"')
     parser.add_argument(
         "--imagenet-dir", required=True,
-        help="your ImageNet-1k folder: train/<wnid>/ + val/ (class folders or flat), or Kaggle's ILSVRC/Data/CLS-LOC",
+        help=(
+            "your ImageNet-1k folder: train/<wnid>/ + val/ (class folders or flat), Kaggle's ILSVRC/Data/CLS-LOC, "
+            "or the original ILSVRC2012_img_train.tar + ILSVRC2012_img_val.tar (read in place, never extracted)"
+        ),
     )
     parser.add_argument(
         "--annotations", help="the official ImageNetS<N>-<md5>.zip or its extracted folder (default: download it)"
@@ -32,7 +35,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--embed-images", action="store_true",
-        help="copy image bytes into the cache (default: reference the files by path, zero copy)",
+        help=(
+            "copy image bytes into the cache (default: reference the files by path, zero copy; "
+            "images read from the tar archives are always copied)"
+        ),
     )
     parser.add_argument("--num-proc", type=int, default=None, metavar="N", help="build with N processes")
     parser.add_argument("--cache-dir", metavar="D", help="datasets cache folder (default: the Hugging Face cache)")
@@ -75,9 +81,20 @@ def prepare(args) -> dict:
         "num_bytes": sum(split.num_bytes for split in info.splits.values()),
         "cache_dir": builder.cache_dir,
         "imagenet_dir": builder.config.imagenet_dir,
-        "images": "embedded" if builder.config.embed_images else "referenced by path",
+        "images": _images_kind(builder.config),
         "load": _load_code(args),
     }
+
+
+def _images_kind(config) -> str:
+    from ..imagenet import ImageNetSource
+
+    if config.embed_images:
+        return "embedded"
+    # discovery only looks at names (the archives' index is built when first needed)
+    if ImageNetSource.discover(config.imagenet_dir).is_archive:
+        return "embedded from the tar archives"
+    return "referenced by path"
 
 
 def _load_code(args) -> str:
