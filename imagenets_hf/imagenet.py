@@ -90,9 +90,13 @@ def _is_image(name: str) -> bool:
 class ImageNetSource:
     """Where the images of one ImageNet copy are.
 
-    Build with `ImageNetSource.discover(imagenet_dir)`. Paths returned are absolute.
+    Build with `ImageNetSource.discover(imagenet_dir)`. Paths returned are absolute;
+    for the archives layout discover returns an `ArchiveSource`, whose path
+    methods return `ArchiveMember`s (check `is_archive`).
     Picklable (listings are rebuilt lazily in each process if needed).
     """
+
+    is_archive = False  # images live in files of their own (paths can be referenced)
 
     def __init__(self, root: str, layout: str, train_dir: str, val_dir: str):
         self.root = root
@@ -104,8 +108,6 @@ class ImageNetSource:
 
     def __repr__(self) -> str:
         return f"ImageNetSource(root={self.root!r}, layout={self.layout!r})"
-
-    is_archive = False  # images live in files of their own (paths can be referenced)
 
     @classmethod
     def discover(cls, imagenet_dir: str | os.PathLike) -> "ImageNetSource":
@@ -578,7 +580,7 @@ class ArchiveSource(ImageNetSource):
         return f"{self.train_dir}!{wnid}.tar"
 
     def train_spans(self, wnid: str) -> tuple[np.ndarray, np.ndarray]:
-        """(offsets, sizes), int64 arrays aligned with `train_names(wnid)`: where each image's bytes are in `train_dir`."""
+        """(offsets, sizes): int64 arrays aligned with `train_names(wnid)`, each image's bytes in `train_dir`."""
         if self._train_listing(wnid) is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return self._train_spans[wnid]

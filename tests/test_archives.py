@@ -110,7 +110,8 @@ def test_source_members_read_bytes_unchanged(both_builds):
     assert archive_source.train_paths("n00000000") == []
     assert archive_source.find_train("n00000000/n00000000_1.JPEG") is None
     assert archive_source.find_val("ILSVRC2012_val_09999999.JPEG") is None
-    with pytest.raises(FileNotFoundError, match=r"ImageNet val image not found: .*ILSVRC2012_img_val\.tar!ILSVRC2012_val_09999999\.JPEG"):
+    unknown = r"ImageNet val image not found: .*ILSVRC2012_img_val\.tar!ILSVRC2012_val_09999999\.JPEG"
+    with pytest.raises(FileNotFoundError, match=unknown):
         archive_source.val_path("n10000000/ILSVRC2012_val_09999999.JPEG")
 
 
@@ -136,7 +137,11 @@ def test_index_is_cached_and_rescanned_when_an_archive_changes(tmp_path, fake_me
     root = testing.make_fake_imagenet(tmp_path / "tars", fake_metadata_dir, "50", "archives")
     scanned = []
     scan = imagenet.scan_tar
-    monkeypatch.setattr(imagenet, "scan_tar", lambda path, *args, **kwargs: scanned.append(kwargs["label"]) or scan(path, *args, **kwargs))
+    def counting_scan(path, *args, **kwargs):
+        scanned.append(kwargs["label"])
+        return scan(path, *args, **kwargs)
+
+    monkeypatch.setattr(imagenet, "scan_tar", counting_scan)
     wnid = testing.fake_wnids(1)[0]
     train, val = os.path.join(root, TRAIN_TAR), os.path.join(root, VAL_TAR)
 
@@ -155,7 +160,8 @@ def test_index_is_cached_and_rescanned_when_an_archive_changes(tmp_path, fake_me
     assert use(ImageNetSource.discover(root)) == first
     assert scanned[4:] == [train, f"{train}!{wnid}.tar"]
     index_root = os.path.join(os.environ["IMAGENETS_HF_CACHE"], imagenet.INDEX_FOLDER)
-    assert [len(os.listdir(os.path.join(index_root, key))) for key in os.listdir(index_root)] == [1, 1]  # stale indexes removed
+    stamps = [os.listdir(os.path.join(index_root, key)) for key in os.listdir(index_root)]
+    assert [len(folders) for folders in stamps] == [1, 1]  # the stale indexes were removed
 
 
 def test_missing_class_tar_and_val_member(tmp_path, fake_metadata_dir):
