@@ -20,8 +20,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 
     The parent folder is created if needed. On error the temporary file is removed
     and `path` is left as it was.
+
+    Raises:
+        IsADirectoryError: `path` is an existing folder (checked before writing).
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a folder: give the path of a file to write (e.g. {os.path.join(path, 'out')})")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)

@@ -13,7 +13,9 @@ import os
 import pkgutil
 import sys
 
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError, KeyError)
+USER_ERRORS = (
+    ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError, KeyError
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
