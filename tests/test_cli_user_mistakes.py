@@ -4,6 +4,7 @@ the thing and what to do, no traceback, nothing half-written."""
 from __future__ import annotations
 
 import os
+import stat
 
 import pytest
 
@@ -41,3 +42,14 @@ def test_match_output_that_is_a_folder(fake, tmp_path, capsys):
                  "--metadata-dir", fake["metadata_dir"], "--workers", "1", "-o", str(tmp_path)])
     assert code == 2
     assert f"imagenets-hf match: error: {tmp_path} is a folder" in capsys.readouterr().err
+
+
+def test_outputs_are_readable_by_others_like_plain_files(fake, tmp_path, capsys):
+    umask = os.umask(0o022)
+    try:
+        out, match = tmp_path / "r.json", tmp_path / "m.json"
+        assert _evaluate(fake, "--json", str(out), "--match", "image", "--save-match", str(match)) == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(match).st_mode) == 0o644
