@@ -20,6 +20,7 @@ from __future__ import annotations
 import glob
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -133,6 +134,10 @@ class MaskTree:
                 return self._archive().read(self.prefix + relpath)
             except KeyError:
                 raise FileNotFoundError(f"{self.describe(relpath)} is not in the zip") from None
+            except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                raise ValueError(
+                    f"{self.describe(relpath)}: the zip is damaged ({error}); copy or download {self.location} again"
+                ) from None
         path = os.path.join(self.location, self.prefix, relpath)
         try:
             with open(path, "rb") as file:

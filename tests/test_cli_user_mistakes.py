@@ -53,3 +53,35 @@ def test_outputs_are_readable_by_others_like_plain_files(fake, tmp_path, capsys)
         os.umask(umask)
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o644
     assert stat.S_IMODE(os.stat(match).st_mode) == 0o644
+
+
+def _damage_first_member(source: str, target: str) -> str:
+    """A copy of a stored (uncompressed) zip with one byte of its first PNG flipped: a CRC error on reading."""
+    data = bytearray(open(source, "rb").read())
+    position = data.index(b"IHDR") + 8
+    data[position] ^= 0xFF
+    with open(target, "wb") as file:
+        file.write(bytes(data))
+    return target
+
+
+def test_damaged_annotation_zip_when_evaluating(fake, tmp_path, capsys):
+    damaged = _damage_first_member(fake["annotations"], str(tmp_path / "ImageNetS50.zip"))
+    assert _evaluate(fake, ground_truth=damaged) == 2
+    error = capsys.readouterr().err
+    assert f"imagenets-hf evaluate: error: {damaged}:ImageNetS50/validation-segmentation/" in error
+    assert "the zip is damaged (Bad CRC-32" in error and f"copy or download {damaged} again" in error
+
+
+def test_damaged_annotation_zip_when_preparing(tmp_path, capsys):
+    from imagenets_hf import testing
+
+    setup = testing.make_fake_setup(str(tmp_path), CONFIG)
+    damaged = _damage_first_member(setup.annotations, str(tmp_path / "damaged.zip"))
+    code = main(["prepare", CONFIG, "--imagenet-dir", setup.imagenet_dir, "--annotations", damaged,
+                 "--metadata-dir", setup.metadata_dir, "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert f"imagenets-hf prepare: error: {damaged}!ImageNetS50/" in error
+    assert "the zip is damaged (Bad CRC-32" in error and "ImageNetS50-a0fe9d82231f9bc4787ee76e304dfa51.zip again" in error
+    assert "Traceback" not in error

@@ -39,16 +39,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_error(error: BaseException):
+    """`error` if it is a user error; else the user error that `datasets` wrapped while
+    building (DatasetGenerationError "from" the builder's ValueError); else None."""
+    if isinstance(error, USER_ERRORS):
+        return error
+    if type(error).__name__ == "DatasetGenerationError" and isinstance(error.__cause__, USER_ERRORS):
+        return error.__cause__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 user error) instead of exiting."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except USER_ERRORS as error:
-        if args.debug or os.environ.get("IMAGENETS_HF_DEBUG"):
+    except Exception as error:
+        user_error = _user_error(error)
+        if user_error is None or args.debug or os.environ.get("IMAGENETS_HF_DEBUG"):
             raise
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        message = user_error.args[0] if isinstance(user_error, KeyError) and user_error.args else user_error
         print(f"imagenets-hf {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
