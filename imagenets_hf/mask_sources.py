@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -390,6 +391,17 @@ def _official_prefix_in_zip(names: list[str], folder: str) -> Optional[str]:
     return None
 
 
+def _check_annotations_config(top_folder: str, config: Optional[str], path: str) -> None:
+    """Official annotations of another config (top folder ImageNetS<M>) carry M's class ids: refuse them."""
+    match = re.fullmatch(r"ImageNetS(\d+)", top_folder)
+    if config is not None and match and match.group(1) != config:
+        raise ValueError(
+            f"{path} holds the annotations of config {match.group(1)} ({top_folder}/), whose masks use that "
+            f"config's class ids; give the annotations of config {config} (ImageNetS{config}/), "
+            f"or evaluate config {match.group(1)}"
+        )
+
+
 def open_ground_truth(path: str | os.PathLike, split: str = "validation", config: Optional[str] = None) -> GroundTruth:
     """Open ground truth: official zip or folder, prepared dataset, or plain mask folder/zip.
 
@@ -407,7 +419,9 @@ def open_ground_truth(path: str | os.PathLike, split: str = "validation", config
         candidates = [os.path.join(path, folder)] + sorted(glob.glob(os.path.join(path, "*", folder)))
         for candidate in candidates:
             if os.path.isdir(candidate):
-                return GroundTruth(MaskTree(os.path.dirname(candidate), folder + "/"), True, "annotations-folder")
+                top = os.path.dirname(candidate)
+                _check_annotations_config(os.path.basename(os.path.abspath(top)), config, path)
+                return GroundTruth(MaskTree(top, folder + "/"), True, "annotations-folder")
         if any(os.path.isdir(os.path.join(path, f)) or glob.glob(os.path.join(path, "*", f)) for f in other):
             raise ValueError(
                 f"{path}: holds official annotations but no {folder}/ for split {split!r}; "
@@ -428,6 +442,7 @@ def open_ground_truth(path: str | os.PathLike, split: str = "validation", config
         names = archive.namelist()
     prefix = _official_prefix_in_zip(names, folder)
     if prefix is not None:
+        _check_annotations_config(prefix.split("/")[0] if prefix.count("/") > 1 else "", config, path)
         return GroundTruth(MaskTree(path, prefix, is_zip=True), True, "annotations-zip")
     if any(_official_prefix_in_zip(names, f) for f in other):
         raise ValueError(

@@ -85,3 +85,20 @@ def test_damaged_annotation_zip_when_preparing(tmp_path, capsys):
     assert f"imagenets-hf prepare: error: {damaged}!ImageNetS50/" in error
     assert "the zip is damaged (Bad CRC-32" in error and "ImageNetS50-a0fe9d82231f9bc4787ee76e304dfa51.zip again" in error
     assert "Traceback" not in error
+
+
+def test_annotations_of_another_config_are_refused(fake, tmp_path, capsys):
+    # config 300's masks carry config 300's class ids: scoring them as config 50 would be silently wrong
+    import zipfile
+
+    from imagenets_hf import testing
+
+    other = testing.make_fake_annotations(str(tmp_path / "ImageNetS300.zip"), fake["metadata_dir"], "300")
+    assert _evaluate(fake, ground_truth=other) == 2
+    assert (f"imagenets-hf evaluate: error: {other} holds the annotations of config 300 (ImageNetS300/), "
+            "whose masks use that config's class ids; give the annotations of config 50") in capsys.readouterr().err
+    with zipfile.ZipFile(other) as archive:
+        archive.extractall(tmp_path / "extracted")
+    for folder in (tmp_path / "extracted", tmp_path / "extracted" / "ImageNetS300"):
+        assert _evaluate(fake, ground_truth=str(folder)) == 2
+        assert f"error: {folder} holds the annotations of config 300" in capsys.readouterr().err
