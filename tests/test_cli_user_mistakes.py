@@ -102,3 +102,19 @@ def test_annotations_of_another_config_are_refused(fake, tmp_path, capsys):
     for folder in (tmp_path / "extracted", tmp_path / "extracted" / "ImageNetS300"):
         assert _evaluate(fake, ground_truth=str(folder)) == 2
         assert f"error: {folder} holds the annotations of config 300" in capsys.readouterr().err
+
+
+class _ClosedPipe:
+    """sys.stdout once the reader of a pipe (`| head`) has exited."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_output_piped_into_a_reader_that_stops_early(fake, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdout", _ClosedPipe())
+    assert _evaluate(fake) == 141
+    assert capsys.readouterr().err == ""

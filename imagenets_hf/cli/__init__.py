@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import pkgutil
 import sys
@@ -55,6 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (`imagenets-hf evaluate ... | head`): stop quietly like other
+        # Unix tools; stdout goes to devnull so the interpreter's final flush cannot fail again
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
+        return 141  # 128 + SIGPIPE, what a shell reports for a killed writer
     except Exception as error:
         user_error = _user_error(error)
         if user_error is None or args.debug or os.environ.get("IMAGENETS_HF_DEBUG"):
