@@ -216,6 +216,16 @@ class EvaluationResult:
     missing: list
     extra: list
     used_metadata: bool = False  # the image list came from the metadata (official ground truth)
+    unmapped: dict = field(default_factory=dict)  # raw predicted label the matching lacks -> valid pixels
+
+
+def unmapped_labels(accumulator, matching) -> dict:
+    """{raw predicted label: valid pixels} of the labels that `matching` does not map (scored as void)."""
+    if matching is None:
+        return {}
+    labels, matrix = accumulator.confusion()
+    pixels = matrix.sum(axis=1)
+    return {int(label): int(count) for label, count in zip(labels, pixels) if int(label) not in matching.mapping and count}
 
 
 def evaluate_predictions(
@@ -266,6 +276,7 @@ def evaluate_predictions(
         plan.missing,
         plan.extra,
         plan.ground_truth.official and names is None,
+        unmapped_labels(accumulator, matching),
     )
 
 

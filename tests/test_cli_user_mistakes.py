@@ -118,3 +118,19 @@ def test_output_piped_into_a_reader_that_stops_early(fake, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdout", _ClosedPipe())
     assert _evaluate(fake) == 141
     assert capsys.readouterr().err == ""
+
+
+def test_match_file_that_leaves_predicted_labels_unmapped(fake, tmp_path, capsys):
+    # no "0" (background is mapped to 0 anyway) and labels 3.. missing: their pixels become void, said aloud
+    import json
+
+    match = tmp_path / "partial.json"
+    match.write_text(json.dumps({"1": 1, "2": 2}))
+    assert _evaluate(fake, "--match", str(match)) == 0
+    error = capsys.readouterr().err
+    assert "labels that the matching does not map (3, 4, 5; counted as void: wrong for every class); " \
+        "add them to the match file" in error
+    full = tmp_path / "full.json"
+    full.write_text(json.dumps({str(label): label for label in range(6)}))
+    assert _evaluate(fake, "--match", str(full)) == 0
+    assert "does not map" not in capsys.readouterr().err
