@@ -134,3 +134,18 @@ def test_match_file_that_leaves_predicted_labels_unmapped(fake, tmp_path, capsys
     full.write_text(json.dumps({str(label): label for label in range(6)}))
     assert _evaluate(fake, "--match", str(full)) == 0
     assert "does not map" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"", b"\x89PNG\r\n\x1a\nGARBAGE"])
+def test_unreadable_prediction_message_has_no_python_object_noise(fake, tmp_path, capsys, content):
+    import shutil
+
+    predictions = tmp_path / "predictions"
+    shutil.copytree(fake["prediction_dir"], predictions)
+    first = sorted(fake["masks"])[0]
+    (predictions / first).write_bytes(content)
+    assert _evaluate(fake, predictions=str(predictions)) == 2
+    error = capsys.readouterr().err
+    assert (f"error: {predictions / first}: not a readable PNG (empty, truncated or not an image); "
+            "re-save it as an RGB or single-channel PNG") in error
+    assert "BytesIO" not in error
