@@ -165,6 +165,15 @@ def _zip_png_prefix(path: str, names: list[str]) -> str:
     )
 
 
+def _refuse_damaged_zip(path: str) -> None:
+    """A file named .zip that zipfile cannot open is a damaged copy, not a wrong kind of input."""
+    if path.lower().endswith(".zip"):
+        raise ValueError(
+            f"{path}: not a readable zip (truncated or damaged, e.g. an interrupted download or copy); "
+            "copy or download it again"
+        )
+
+
 def open_predictions(path: str | os.PathLike) -> MaskTree:
     """Open a prediction folder or zip in the official layout `<wnid>/<name>.png`.
 
@@ -190,6 +199,7 @@ def open_predictions(path: str | os.PathLike) -> MaskTree:
     if not os.path.exists(path):
         raise FileNotFoundError(f"predictions not found: {path}; give a folder or a zip of <wnid>/<name>.png")
     if not zipfile.is_zipfile(path):
+        _refuse_damaged_zip(path)
         raise ValueError(f"{path}: predictions must be a folder or a .zip of <wnid>/<name>.png files")
     with zipfile.ZipFile(path) as archive:
         prefix = _zip_png_prefix(path, archive.namelist())
@@ -434,6 +444,7 @@ def open_ground_truth(path: str | os.PathLike, split: str = "validation", config
             "a prepared dataset or a folder of <wnid>/<name>.png masks"
         )
     if not zipfile.is_zipfile(path):
+        _refuse_damaged_zip(path)
         raise ValueError(
             f"{path}: ground truth must be a zip or a folder (official annotations, prepared dataset "
             "or <wnid>/<name>.png masks)"

@@ -149,3 +149,14 @@ def test_unreadable_prediction_message_has_no_python_object_noise(fake, tmp_path
     assert (f"error: {predictions / first}: not a readable PNG (empty, truncated or not an image); "
             "re-save it as an RGB or single-channel PNG") in error
     assert "BytesIO" not in error
+
+
+def test_truncated_zips_are_called_damaged(fake, tmp_path, capsys):
+    data = open(fake["annotations"], "rb").read()
+    truncated = tmp_path / "ImageNetS50.zip"
+    truncated.write_bytes(data[: len(data) // 2])
+    assert _evaluate(fake, ground_truth=str(truncated)) == 2
+    assert (f"error: {truncated}: not a readable zip (truncated or damaged, e.g. an interrupted download or copy); "
+            "copy or download it again") in capsys.readouterr().err
+    assert _evaluate(fake, predictions=str(truncated)) == 2
+    assert f"error: {truncated}: not a readable zip (truncated or damaged" in capsys.readouterr().err
