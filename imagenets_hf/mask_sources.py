@@ -10,8 +10,9 @@ Layouts accepted:
   it in one top folder);
 - the official annotations, zipped or extracted, holding
   `[ImageNetS<N>/]validation-segmentation/` and `train-semi-segmentation/`;
-- a dataset prepared by the builder: a `DatasetDict.save_to_disk` folder or a
-  folder of Parquet shards written by `imagenets-hf export`;
+- a dataset prepared by the builder: its cache folder (printed by `imagenets-hf
+  prepare`), a `DatasetDict.save_to_disk` folder or a folder of Parquet shards
+  written by `imagenets-hf export`;
 - a plain folder (or zip) of masks `<wnid>/<name>.png`.
 """
 
@@ -218,8 +219,8 @@ _PREPARED_CACHE: dict = {}
 class PreparedSplit:
     """The `segmentation` column of one split of a dataset prepared by the builder.
 
-    `kind` is "arrow" (a `DatasetDict.save_to_disk` folder) or "parquet" (export
-    shards). Masks are addressed by "wnid/NAME.png" = image_id + ".png".
+    `kind` is "arrow" (a `DatasetDict.save_to_disk` folder), "cache" (the builder's
+    cache folder, as `imagenets-hf prepare` prints it) or "parquet" (export shards). Masks are addressed by "wnid/NAME.png" = image_id + ".png".
     """
 
     location: str
@@ -244,6 +245,10 @@ class PreparedSplit:
             files = _parquet_shards(self.location, split)
             if not files:
                 raise ValueError(f"{self.location}: no Parquet shards of split {split!r} ({split}-*.parquet)")
+        if self.kind == "cache" and split != self.split:
+            files = _cache_files(self.location, split)
+            if not files:
+                raise ValueError(f"{self.location}: no Arrow file of split {split!r} (*-{split}.arrow)")
         return PreparedSplit(self.location, split, self.kind, files, column)
 
     def describe(self, relpath: str = "") -> str:
@@ -255,7 +260,11 @@ class PreparedSplit:
         if key not in _PREPARED_CACHE:
             import datasets
 
-            loaded = datasets.load_from_disk(self.location)
+            if self.kind == "cache":
+                # the builder's cache folder (`imagenets-hf prepare`): one or more Arrow files per split
+                loaded = datasets.concatenate_datasets([datasets.Dataset.from_file(file) for file in self.files])
+            else:
+                loaded = datasets.load_from_disk(self.location)
             if isinstance(loaded, datasets.DatasetDict):
                 if self.split not in loaded:
                     raise ValueError(
@@ -281,7 +290,7 @@ class PreparedSplit:
         """relpath "wnid/NAME.png" -> (file number, row) for every example of the split."""
         if self._index is None:
             index = {}
-            if self.kind == "arrow":
+            if self.kind in ("arrow", "cache"):
                 dataset = self._dataset()
                 if "image_id" not in dataset.column_names or self.column not in dataset.column_names:
                     raise ValueError(
@@ -308,7 +317,7 @@ class PreparedSplit:
         if relpath not in self.index():
             raise FileNotFoundError(f"{self.describe(relpath)}: no example with this image_id")
         number, row = self.index()[relpath]
-        if self.kind == "arrow":
+        if self.kind in ("arrow", "cache"):
             value = self._dataset().data.column(self.column)[row].as_py()
         else:
             value = self._parquet_column(self.files[number], self.column)[row].as_py()
@@ -330,6 +339,15 @@ def _parquet_shards(path: str, split: str) -> tuple:
     return tuple(
         sorted(glob.glob(os.path.join(path, f"{split}-*.parquet")) + glob.glob(os.path.join(path, split, "*.parquet")))
     )
+
+
+def _cache_files(path: str, split: str) -> tuple:
+    """Arrow files of `split` in a `datasets` builder cache folder (the one `imagenets-hf prepare` prints)."""
+    if not os.path.isfile(os.path.join(path, "dataset_info.json")):
+        return ()
+    single = glob.glob(os.path.join(path, f"*-{split}.arrow"))
+    shards = glob.glob(os.path.join(path, f"*-{split}-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9].arrow"))
+    return tuple(sorted(single + shards))
 
 
 def _prepared_folders(path: str, config: Optional[str]) -> list:
@@ -363,6 +381,9 @@ def _find_prepared(path: str, split: str, config: Optional[str] = None) -> Optio
         shards = _parquet_shards(folder, split)
         if shards:
             return PreparedSplit(folder, split, "parquet", shards)
+        cached = _cache_files(folder, split)
+        if cached:
+            return PreparedSplit(folder, split, "cache", cached)
     found = sorted(glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True))
     if found:
         raise ValueError(

@@ -160,3 +160,26 @@ def test_truncated_zips_are_called_damaged(fake, tmp_path, capsys):
             "copy or download it again") in capsys.readouterr().err
     assert _evaluate(fake, predictions=str(truncated)) == 2
     assert f"error: {truncated}: not a readable zip (truncated or damaged" in capsys.readouterr().err
+
+
+def test_the_cache_folder_that_prepare_prints_is_a_prepared_dataset(tmp_path, capsys):
+    import json
+    import zipfile
+
+    from imagenets_hf import testing
+
+    setup = testing.make_fake_setup(str(tmp_path), CONFIG)
+    assert main(["prepare", CONFIG, "--imagenet-dir", setup.imagenet_dir, "--annotations", setup.annotations,
+                 "--metadata-dir", setup.metadata_dir, "--cache-dir", str(tmp_path / "cache"), "--json"]) == 0
+    cache = json.loads(capsys.readouterr().out)["cache_dir"]
+    predictions = tmp_path / "predictions"
+    with zipfile.ZipFile(setup.annotations) as archive:
+        for name in archive.namelist():
+            if "/validation-segmentation/" in name:
+                target = predictions / name.split("/validation-segmentation/", 1)[1]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(name))
+    assert main(["evaluate", CONFIG, "-p", str(predictions), "-g", cache, "--metadata-dir", setup.metadata_dir,
+                 "--workers", "1", "--json", "-"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["num_images"] == 8 and document["scores"]["Acc"] == 100.0

@@ -31,8 +31,8 @@ def add_sources(parser: argparse.ArgumentParser, *, ground_truth: bool = True) -
     if ground_truth:
         parser.add_argument(
             "--ground-truth", "-g", required=True, metavar="G",
-            help="official annotation zip, its extracted folder, a prepared dataset (save_to_disk or "
-            "Parquet export) or a folder of masks <wnid>/<name>.png",
+            help="official annotation zip, its extracted folder, a prepared dataset (the cache folder that "
+            "`prepare` prints, save_to_disk or Parquet export) or a folder of masks <wnid>/<name>.png",
         )
         parser.add_argument(
             "--split", choices=("validation", "train_semi"), default="validation",
