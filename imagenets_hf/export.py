@@ -547,12 +547,14 @@ def export(
     num_proc: int | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    allow_missing: bool = False,
 ) -> dict[str, dict]:
     """Build each ImageNet-S config from the user's ImageNet copy and export it into `output_dir`.
 
     `configs`: "50", "300", "919" or several of them; they share the folder and its README.
     `annotations`: the official zip or folder for that config (None downloads
     it; with several configs, pass None or a folder holding the official zips).
+    `allow_missing`: skip images missing from the ImageNet copy (with a warning) instead of failing.
     Returns {config name: manifest} (see `export_dataset_dict`).
     """
     from .configs import get_config
@@ -565,7 +567,7 @@ def export(
     with _datasets_progress_bars(progress):
         return _export_configs(names, output_dir, imagenet_dir=imagenet_dir, annotations=annotations,
                                metadata_dir=metadata_dir, max_shard_size=max_shard_size, num_proc=num_proc,
-                               cache_dir=cache_dir, progress=progress)
+                               cache_dir=cache_dir, progress=progress, allow_missing=allow_missing)
 
 
 @contextlib.contextmanager
@@ -584,7 +586,7 @@ def _datasets_progress_bars(enabled: bool):
 
 
 def _export_configs(names, output_dir, *, imagenet_dir, annotations, metadata_dir, max_shard_size, num_proc,
-                    cache_dir, progress) -> dict[str, dict]:
+                    cache_dir, progress, allow_missing=False) -> dict[str, dict]:
     from .loading import load_dataset
 
     # every config's annotations are resolved before the first (long) build
@@ -598,6 +600,7 @@ def _export_configs(names, output_dir, *, imagenet_dir, annotations, metadata_di
             metadata_dir=metadata_dir,
             num_proc=num_proc,
             cache_dir=cache_dir,
+            allow_missing=allow_missing,
         )
         manifests[name] = export_dataset_dict(
             dataset_dict, output_dir, name, max_shard_size=max_shard_size, num_proc=num_proc,

@@ -183,3 +183,22 @@ def test_the_cache_folder_that_prepare_prints_is_a_prepared_dataset(tmp_path, ca
                  "--workers", "1", "--json", "-"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["num_images"] == 8 and document["scores"]["Acc"] == 100.0
+
+
+def test_export_offers_the_allow_missing_that_its_error_suggests(tmp_path, capsys):
+    import glob
+    import json
+
+    from imagenets_hf import testing
+
+    setup = testing.make_fake_setup(str(tmp_path), CONFIG)
+    os.unlink(sorted(glob.glob(os.path.join(setup.imagenet_dir, "val", "*", "*.JPEG")))[0])
+    command = ["export", CONFIG, "-o", str(tmp_path / "out"), "--imagenet-dir", setup.imagenet_dir,
+               "--annotations", setup.annotations, "--metadata-dir", setup.metadata_dir,
+               "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--json"]
+    assert main(command) == 2
+    assert "(CLI: --allow-missing) to skip these examples" in capsys.readouterr().err
+    with pytest.warns(UserWarning, match="skipping 1 missing file"):
+        assert main(command + ["--allow-missing"]) == 0
+    splits = json.loads(capsys.readouterr().out)["configs"][CONFIG]
+    assert splits["validation"]["num_examples"] + splits["test"]["num_examples"] == 15

@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-shard-size", default="500MB", metavar="SIZE", help="about this much per shard (default 500MB)")
     parser.add_argument("--num-proc", type=int, metavar="N", help="processes for building and writing shards")
     parser.add_argument("--cache-dir", metavar="DIR", help="datasets cache for the build (default: HF_DATASETS_CACHE)")
+    parser.add_argument(
+        "--allow-missing", action="store_true", help="skip images missing from your ImageNet copy, with a warning"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(run=run)
@@ -49,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         num_proc=args.num_proc,
         cache_dir=args.cache_dir,
         progress=not args.no_progress,
+        allow_missing=args.allow_missing,
     )
     summary = {
         name: {
