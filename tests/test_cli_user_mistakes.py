@@ -198,7 +198,24 @@ def test_export_offers_the_allow_missing_that_its_error_suggests(tmp_path, capsy
                "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--json"]
     assert main(command) == 2
     assert "(CLI: --allow-missing) to skip these examples" in capsys.readouterr().err
-    with pytest.warns(UserWarning, match="skipping 1 missing file"):
-        assert main(command + ["--allow-missing"]) == 0
-    splits = json.loads(capsys.readouterr().out)["configs"][CONFIG]
+    assert main(command + ["--allow-missing"]) == 0
+    captured = capsys.readouterr()
+    splits = json.loads(captured.out)["configs"][CONFIG]
     assert splits["validation"]["num_examples"] + splits["test"]["num_examples"] == 15
+
+
+def test_warnings_are_one_plain_line_without_source_or_log_repeats(tmp_path, capsys):
+    import glob
+
+    from imagenets_hf import testing
+
+    setup = testing.make_fake_setup(str(tmp_path), CONFIG)
+    missing = sorted(glob.glob(os.path.join(setup.imagenet_dir, "val", "*", "*.JPEG")))[0]
+    os.unlink(missing)
+    assert main(["prepare", CONFIG, "--imagenet-dir", setup.imagenet_dir, "--annotations", setup.annotations,
+                 "--metadata-dir", setup.metadata_dir, "--cache-dir", str(tmp_path / "cache"),
+                 "--no-progress", "--allow-missing"]) == 0
+    error = capsys.readouterr().err
+    assert error.startswith("imagenets-hf prepare: warning: skipping 1 missing file(s) of ImageNet-S config 50")
+    assert error.count("skipping 1 missing file(s)") == 1 and error.count(missing) == 1
+    assert "UserWarning" not in error and "plan_examples(" not in error

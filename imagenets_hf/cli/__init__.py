@@ -8,11 +8,14 @@ subcommand(s); `register` must call `parser.set_defaults(run=function)` where
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import io
+import logging
 import os
 import pkgutil
 import sys
+import warnings
 
 USER_ERRORS = (
     ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError, KeyError
@@ -40,6 +43,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _plain_warnings(command: str, *, verbose: bool):
+    """Warnings read "imagenets-hf CMD: warning: ..." (not file:line plus a source line), and
+    the library's log records, which repeat them at length, stay quiet unless debugging."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"imagenets-hf {command}: warning: {message}", file=sys.stderr)
+
+    library_logger = logging.getLogger("imagenets_hf")
+    level = library_logger.level
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        if not verbose:
+            library_logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            library_logger.setLevel(level)
+
+
 def _user_error(error: BaseException):
     """`error` if it is a user error; else the user error that `datasets` wrapped while
     building (DatasetGenerationError "from" the builder's ValueError); else None."""
@@ -55,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        with _plain_warnings(args.command, verbose=args.debug or bool(os.environ.get("IMAGENETS_HF_DEBUG"))):
+            return int(args.run(args) or 0)
     except BrokenPipeError:
         # the reader went away (`imagenets-hf evaluate ... | head`): stop quietly like other
         # Unix tools; stdout goes to devnull so the interpreter's final flush cannot fail again
