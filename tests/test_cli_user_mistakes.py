@@ -219,3 +219,17 @@ def test_warnings_are_one_plain_line_without_source_or_log_repeats(tmp_path, cap
     assert error.startswith("imagenets-hf prepare: warning: skipping 1 missing file(s) of ImageNet-S config 50")
     assert error.count("skipping 1 missing file(s)") == 1 and error.count(missing) == 1
     assert "UserWarning" not in error and "plan_examples(" not in error
+
+
+def test_no_progress_bars_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    # the convention of evaluate, now also prepare's and export's: logs and CI output stay free of bars
+    from imagenets_hf import testing
+
+    setup = testing.make_fake_setup(str(tmp_path), CONFIG)
+    sources = ["--imagenet-dir", setup.imagenet_dir, "--annotations", setup.annotations,
+               "--metadata-dir", setup.metadata_dir, "--cache-dir", str(tmp_path / "cache")]
+    assert main(["prepare", CONFIG, *sources]) == 0
+    assert main(["export", CONFIG, "-o", str(tmp_path / "out"), *sources]) == 0
+    error = capsys.readouterr().err
+    assert "Generating" not in error and "Exporting" not in error and "it/s" not in error
+    assert error == ""

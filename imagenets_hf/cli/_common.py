@@ -67,7 +67,7 @@ def add_workers(parser: argparse.ArgumentParser) -> None:
         "--workers", "-j", type=int, default=default_workers(), metavar="N",
         help="processes that read and decode the PNGs (default: %(default)s)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (there is none anyway when stderr is not a terminal)")
 
 
 def add_match(parser: argparse.ArgumentParser, *, default: str = NO_MATCH) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ._common import show_progress
+
 ORDER = 60
 
 
@@ -32,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--allow-missing", action="store_true", help="skip images missing from your ImageNet copy, with a warning"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (there are none anyway when stderr is not a terminal)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(run=run)
 
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         max_shard_size=args.max_shard_size,
         num_proc=args.num_proc,
         cache_dir=args.cache_dir,
-        progress=not args.no_progress,
+        progress=show_progress(args),  # like evaluate: no bars unless stderr is a terminal
         allow_missing=args.allow_missing,
     )
     summary = {
