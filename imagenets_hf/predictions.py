@@ -131,6 +131,18 @@ def plan_evaluation(
     wanted_set = set(wanted)
     missing = [relpath for relpath in wanted if relpath not in available]
     extra = sorted(available - wanted_set)
+    if missing and not available:
+        found = _find_below(tree, missing[0])
+        if found is not None:
+            raise ValueError(
+                f"{tree.describe()} holds no <wnid>/<name>.png prediction, but {found} exists: pass the folder "
+                f"above its <wnid>/ folders as --predictions ({found[: -len(missing[0])].rstrip('/:') or '.'})"
+            )
+        if not files and not allow_missing:
+            raise ValueError(
+                f"{tree.describe()} holds no prediction file: write one <wnid>/<name>.png per image to evaluate "
+                f"({len(wanted)} images, e.g. {first_few(wanted, 2)})"
+            )
     if missing and not allow_missing:
         hint = ""
         if non_png:
@@ -142,6 +154,20 @@ def plan_evaluation(
         )
     items = [(relpath, None if relpath not in available else relpath) for relpath in wanted]
     return EvaluationPlan(spec, tree, truth, items, missing, extra, non_png, resize)
+
+
+def _find_below(tree: MaskTree, relpath: str, max_folders: int = 10_000) -> Optional[str]:
+    """Where `relpath` ("wnid/NAME.png") sits deeper in the tree (a folder given one level too
+    high), as a path for the message; None if not found among the first `max_folders` folders."""
+    if tree.is_zip:
+        return None  # open_predictions already refuses a zip whose PNGs sit deeper
+    for count, (folder, folders, _files) in enumerate(os.walk(tree.describe())):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        if os.path.isfile(os.path.join(folder, relpath)):
+            return os.path.join(folder, relpath)
+        if count >= max_folders:
+            break
+    return None
 
 
 def resize_nearest(labels: np.ndarray, shape: tuple) -> np.ndarray:

@@ -233,3 +233,18 @@ def test_no_progress_bars_when_stderr_is_not_a_terminal(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "Generating" not in error and "Exporting" not in error and "it/s" not in error
     assert error == ""
+
+
+def test_prediction_folder_given_too_high_or_empty(fake, tmp_path, capsys):
+    import shutil
+
+    deep = tmp_path / "runs" / "exp1" / "predictions"
+    shutil.copytree(fake["prediction_dir"], deep)
+    assert _evaluate(fake, predictions=str(tmp_path / "runs")) == 2
+    first = sorted(fake["masks"])[0]
+    assert (f"error: {tmp_path / 'runs'}/ holds no <wnid>/<name>.png prediction, but {deep / first} exists: "
+            f"pass the folder above its <wnid>/ folders as --predictions ({deep})") in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert _evaluate(fake, predictions=str(tmp_path / "empty")) == 2
+    assert (f"error: {tmp_path / 'empty'}/ holds no prediction file: write one <wnid>/<name>.png per image to "
+            f"evaluate (8 images, e.g. {first}, ") in capsys.readouterr().err
