@@ -248,3 +248,15 @@ def test_prediction_folder_given_too_high_or_empty(fake, tmp_path, capsys):
     assert _evaluate(fake, predictions=str(tmp_path / "empty")) == 2
     assert (f"error: {tmp_path / 'empty'}/ holds no prediction file: write one <wnid>/<name>.png per image to "
             f"evaluate (8 images, e.g. {first}, ") in capsys.readouterr().err
+
+
+def test_show_output_dir_that_is_a_file(fake, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "plot.png"
+    target.write_bytes(b"mine")
+    code = main(["show", CONFIG, "-p", fake["prediction_dir"], "-g", fake["annotations"], "--metadata-dir",
+                 fake["metadata_dir"], "--workers", "1", "-o", str(target)])
+    assert code == 2
+    assert (f"imagenets-hf show: error: --output-dir {target} is a file: give a folder (it is created if needed)"
+            in capsys.readouterr().err)
+    assert target.read_bytes() == b"mine"
