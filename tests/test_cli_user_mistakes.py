@@ -260,3 +260,12 @@ def test_show_output_dir_that_is_a_file(fake, tmp_path, capsys):
     assert (f"imagenets-hf show: error: --output-dir {target} is a file: give a folder (it is created if needed)"
             in capsys.readouterr().err)
     assert target.read_bytes() == b"mine"
+
+
+def test_metadata_folder_from_the_environment_is_named_as_such(fake, tmp_path, monkeypatch, capsys):
+    gone = str(tmp_path / "moved-away")
+    monkeypatch.setenv("IMAGENETS_METADATA_DIR", gone)
+    code = main(["evaluate", CONFIG, "-p", fake["prediction_dir"], "-g", fake["annotations"], "--workers", "1"])
+    assert code == 2
+    assert (f"error: metadata folder not found: {gone} (from env IMAGENETS_METADATA_DIR); fix or unset "
+            "IMAGENETS_METADATA_DIR, or give --metadata-dir") in capsys.readouterr().err
