@@ -39,6 +39,8 @@ def read_card_configs(folder: str | os.PathLike) -> list[dict]:
 
     folder = os.fspath(folder)
     readme = os.path.join(folder, README_NAME)
+    if os.path.isfile(folder):
+        raise _missing(folder, "it is a file; give the folder that holds README.md and the config folders")
     if not os.path.isdir(folder):
         raise _missing(folder, "the folder does not exist")
     if not os.path.isfile(readme):

@@ -269,3 +269,20 @@ def test_metadata_folder_from_the_environment_is_named_as_such(fake, tmp_path, m
     assert code == 2
     assert (f"error: metadata folder not found: {gone} (from env IMAGENETS_METADATA_DIR); fix or unset "
             "IMAGENETS_METADATA_DIR, or give --metadata-dir") in capsys.readouterr().err
+
+
+def test_a_file_where_a_folder_is_expected(tmp_path, capsys):
+    from imagenets_hf import testing
+
+    metadata_dir = testing.make_fake_metadata(str(tmp_path / "metadata"))
+    archive = tmp_path / "ILSVRC2012_img_val.tar"
+    archive.write_bytes(b"")
+    assert main(["prepare", CONFIG, "--imagenet-dir", str(archive), "--metadata-dir", metadata_dir,
+                 "--cache-dir", str(tmp_path / "cache"), "--no-progress"]) == 2
+    assert (f"imagenets-hf prepare: error: --imagenet-dir {archive} is a file, not a folder: give the folder "
+            "that holds train/ and val/") in capsys.readouterr().err
+    readme = tmp_path / "README.md"
+    readme.write_text("---\n---\n")
+    assert main(["push", str(readme), "--repo-id", "me/data", "--dry-run"]) == 2
+    assert (f"imagenets-hf push: error: {readme} is not an exported ImageNet-S folder: it is a file; give the "
+            "folder that holds README.md") in capsys.readouterr().err
