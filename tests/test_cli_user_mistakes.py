@@ -230,7 +230,8 @@ def test_no_progress_bars_when_stderr_is_not_a_terminal(tmp_path, capsys):
                "--metadata-dir", setup.metadata_dir, "--cache-dir", str(tmp_path / "cache")]
     assert main(["prepare", CONFIG, *sources]) == 0
     assert main(["export", CONFIG, "-o", str(tmp_path / "out"), *sources]) == 0
-    error = capsys.readouterr().err
+    out, error = capsys.readouterr()
+    assert 'config "50": train 12 (1 shard), train_semi 8 (1 shard), validation 8 (1 shard), test 8 (1 shard);' in out
     assert "Generating" not in error and "Exporting" not in error and "it/s" not in error
     assert error == ""
 

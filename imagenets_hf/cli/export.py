@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for name, manifest in manifests.items():
         splits = ", ".join(
-            f"{split} {info['num_examples']} ({len(info['shards'])} shards)" for split, info in manifest["splits"].items()
+            f"{split} {info['num_examples']} ({len(info['shards'])} shard{'s' if len(info['shards']) != 1 else ''})"
+            for split, info in manifest["splits"].items()
         )
         print(f'config "{name}": {splits}; {manifest["download_size"]:,} bytes of Parquet')
     print(f"wrote {args.output}; check it with `imagenets-hf push {args.output} --repo-id ORG/NAME --dry-run`")
