@@ -287,3 +287,24 @@ def test_a_file_where_a_folder_is_expected(tmp_path, capsys):
     assert main(["push", str(readme), "--repo-id", "me/data", "--dry-run"]) == 2
     assert (f"imagenets-hf push: error: {readme} is not an exported ImageNet-S folder: it is a file; give the "
             "folder that holds README.md") in capsys.readouterr().err
+
+
+def _load_reporting_sigint(item):
+    """A `load` for accumulate that fails unless this (worker) process ignores Ctrl-C."""
+    import signal
+
+    import numpy as np
+
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        raise ValueError("worker handles SIGINT")
+    labels = np.zeros((2, 2), dtype=np.uint16)
+    return labels, labels
+
+
+def test_workers_leave_ctrl_c_to_the_main_process():
+    # Ctrl-C hits the whole process group: workers that also handle it each print a traceback
+    from imagenets_hf._parallel import parallel_map
+    from imagenets_hf.evaluation import accumulate
+
+    assert accumulate(list(range(4)), 5, load=_load_reporting_sigint, num_workers=2).num_images == 4
+    assert len(list(parallel_map(_load_reporting_sigint, range(4), num_workers=2))) == 4

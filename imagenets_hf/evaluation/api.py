@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -66,7 +67,8 @@ def accumulate(
                     bar.update(1)
         else:
             chunks = _chunked(items, _CHUNK_SIZE)
-            with multiprocessing.get_context().Pool(num_workers) as pool:
+            # workers ignore Ctrl-C: the main process gets it and stops the pool, without N tracebacks
+            with multiprocessing.get_context().Pool(num_workers, _ignore_interrupts) as pool:
                 for partial, count in pool.imap_unordered(_accumulate_chunk, ((load, chunk, num_classes) for chunk in chunks)):
                     accumulator.merge(partial)
                     if bar is not None:
@@ -75,6 +77,10 @@ def accumulate(
         if bar is not None:
             bar.close()
     return accumulator
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _chunked(items: Iterable[Any], size: int):
