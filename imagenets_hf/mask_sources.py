@@ -286,6 +286,22 @@ class PreparedSplit:
             _PREPARED_CACHE[key] = pq.read_table(file, columns=[column]).column(column)
         return _PREPARED_CACHE[key]
 
+    def label_names(self) -> Optional[list]:
+        """The names of the dataset's `label` ClassLabel (["other", wnid, ...]), None if it has none."""
+        if self.kind in ("arrow", "cache"):
+            feature = self._dataset().features.get("label")
+            return list(feature.names) if hasattr(feature, "names") else None
+        import json
+
+        import pyarrow.parquet as pq
+
+        metadata = pq.read_schema(self.files[0]).metadata or {}
+        try:
+            feature = json.loads(metadata[b"huggingface"])["info"]["features"]["label"]
+        except (KeyError, ValueError, TypeError):
+            return None
+        return list(feature["names"]) if isinstance(feature, dict) and "names" in feature else None
+
     def index(self) -> dict:
         """relpath "wnid/NAME.png" -> (file number, row) for every example of the split."""
         if self._index is None:

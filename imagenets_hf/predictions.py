@@ -116,6 +116,8 @@ def plan_evaluation(
     truth = open_ground_truth(ground_truth, split, spec.name)
     tree = open_predictions(predictions)
     wanted = image_list(truth, spec, split, names=names, metadata_dir=metadata_dir)
+    if truth.kind == "prepared" and names is None:
+        _check_prepared_classes(truth.source, spec, metadata_dir)
 
     available_truth = set(truth.source.list())
     lacking_truth = [relpath for relpath in wanted if relpath not in available_truth]
@@ -154,6 +156,21 @@ def plan_evaluation(
         )
     items = [(relpath, None if relpath not in available else relpath) for relpath in wanted]
     return EvaluationPlan(spec, tree, truth, items, missing, extra, non_png, resize)
+
+
+def _check_prepared_classes(prepared, spec: ConfigSpec, metadata_dir: Optional[str]) -> None:
+    """A prepared dataset of another config has the images of this one (50 is inside 300) but
+    masks in its own class ids: compare its ClassLabel with this config's classes."""
+    from .metadata import load_metadata
+
+    found = prepared.label_names()
+    expected = list(load_metadata(spec.name, metadata_dir).label_names)
+    if found is not None and found != expected:
+        raise ValueError(
+            f"{prepared.describe()} is a dataset of {len(found) - 1} classes, not of config {spec.name} "
+            f"({len(expected) - 1} classes): its masks use other class ids; give the dataset prepared for "
+            f"config {spec.name}, or evaluate the config it was prepared for"
+        )
 
 
 def _find_below(tree: MaskTree, relpath: str, max_folders: int = 10_000) -> Optional[str]:

@@ -308,3 +308,29 @@ def test_workers_leave_ctrl_c_to_the_main_process():
 
     assert accumulate(list(range(4)), 5, load=_load_reporting_sigint, num_workers=2).num_images == 4
     assert len(list(parallel_map(_load_reporting_sigint, range(4), num_workers=2))) == 4
+
+
+def test_prepared_dataset_of_another_config_is_refused(tmp_path, capsys):
+    # config 300's export holds every config-50 image, with masks in config 300's class ids
+    import zipfile
+
+    from imagenets_hf import testing
+
+    setup = testing.make_fake_setup(str(tmp_path), "300")
+    assert main(["export", "300", "-o", str(tmp_path / "out"), "--imagenet-dir", setup.imagenet_dir,
+                 "--annotations", setup.annotations, "--metadata-dir", setup.metadata_dir,
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    predictions = tmp_path / "predictions"
+    with zipfile.ZipFile(testing.make_fake_annotations(str(tmp_path / "a50"), setup.metadata_dir, "50")) as archive:
+        for name in archive.namelist():
+            if "/validation-segmentation/" in name:
+                target = predictions / name.split("/validation-segmentation/", 1)[1]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(name))
+    capsys.readouterr()
+    code = main(["evaluate", CONFIG, "-p", str(predictions), "-g", str(tmp_path / "out" / "300"),
+                 "--metadata-dir", setup.metadata_dir, "--workers", "1"])
+    assert code == 2
+    assert (f"error: {tmp_path / 'out' / '300'} (split 'validation') is a dataset of 6 classes, not of config 50 "
+            "(4 classes): its masks use other class ids; give the dataset prepared for config 50") \
+        in capsys.readouterr().err
