@@ -334,3 +334,12 @@ def test_prepared_dataset_of_another_config_is_refused(tmp_path, capsys):
     assert (f"error: {tmp_path / 'out' / '300'} (split 'validation') is a dataset of 6 classes, not of config 50 "
             "(4 classes): its masks use other class ids; give the dataset prepared for config 50") \
         in capsys.readouterr().err
+
+
+def test_demo_workdir_that_is_a_file(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    assert main(["demo", "--workdir", str(target)]) == 2
+    assert (f"imagenets-hf demo: error: --workdir {target} is a file: give a folder (it is created if needed)"
+            in capsys.readouterr().err)
+    assert target.read_text() == "mine"
