@@ -343,3 +343,15 @@ def test_demo_workdir_that_is_a_file(tmp_path, capsys):
     assert (f"imagenets-hf demo: error: --workdir {target} is a file: give a folder (it is created if needed)"
             in capsys.readouterr().err)
     assert target.read_text() == "mine"
+
+
+def test_an_output_below_a_file_says_a_file_is_in_the_way(fake, tmp_path, capsys):
+    blocker = tmp_path / "results.zip"
+    blocker.write_bytes(b"mine")
+    assert _evaluate(fake, "--json", str(blocker / "out.json")) == 2
+    assert (f"imagenets-hf evaluate: error: cannot create the folder {blocker}: a file of that name is in the way; "
+            "give another path") in capsys.readouterr().err
+    assert _evaluate(fake, "--json", str(blocker / "deeper" / "out.json")) == 2
+    assert (f"error: {blocker / 'deeper'}: part of that path is a file, not a folder; give another path"
+            in capsys.readouterr().err)
+    assert blocker.read_bytes() == b"mine"

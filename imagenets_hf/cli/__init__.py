@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import io
 import logging
@@ -63,6 +64,22 @@ def _plain_warnings(command: str, *, verbose: bool):
             library_logger.setLevel(level)
 
 
+_OS_ERROR_HINTS = {
+    # errors that os.makedirs / open raise with only "[Errno N] text: 'path'"
+    errno.EEXIST: "cannot create the folder {path}: a file of that name is in the way; give another path",
+    errno.ENOTDIR: "{path}: part of that path is a file, not a folder; give another path",
+    errno.EACCES: "{path}: permission denied; give a path you can write to (or read, for inputs)",
+}
+
+
+def _explain(error: BaseException):
+    """The message to print: a bare errno message from the OS gets the path first and what to do."""
+    if isinstance(error, OSError) and error.filename and str(error).startswith("[Errno"):
+        hint = _OS_ERROR_HINTS.get(error.errno)
+        return hint.format(path=error.filename) if hint else f"{error.filename}: {error.strerror}"
+    return error
+
+
 def _user_error(error: BaseException):
     """`error` if it is a user error; else the user error that `datasets` wrapped while
     building (DatasetGenerationError "from" the builder's ValueError); else None."""
@@ -92,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         user_error = _user_error(error)
         if user_error is None or args.debug or os.environ.get("IMAGENETS_HF_DEBUG"):
             raise
-        message = user_error.args[0] if isinstance(user_error, KeyError) and user_error.args else user_error
+        message = user_error.args[0] if isinstance(user_error, KeyError) and user_error.args else _explain(user_error)
         print(f"imagenets-hf {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
