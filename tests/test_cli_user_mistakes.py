@@ -355,3 +355,14 @@ def test_an_output_below_a_file_says_a_file_is_in_the_way(fake, tmp_path, capsys
     assert (f"error: {blocker / 'deeper'}: part of that path is a file, not a folder; give another path"
             in capsys.readouterr().err)
     assert blocker.read_bytes() == b"mine"
+
+
+def test_interrupted_evaluate_does_not_promise_to_resume(fake, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("imagenets_hf.predictions.evaluate_predictions", interrupted)
+    assert _evaluate(fake) == 130
+    assert capsys.readouterr().err == (
+        "imagenets-hf evaluate: interrupted; re-run the same command to start again (nothing was written)\n"
+    )

@@ -23,6 +23,9 @@ USER_ERRORS = (
 )
 
 
+RESUMABLE = ("export", "prepare")  # commands whose re-run keeps what an interrupted run finished
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imagenets-hf",
@@ -113,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"imagenets-hf {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"imagenets-hf {args.command}: interrupted; re-run the same command to resume", file=sys.stderr)
+        # only export and prepare keep finished work; the others start again (and wrote nothing)
+        again = "to resume" if args.command in RESUMABLE else "to start again (nothing was written)"
+        print(f"imagenets-hf {args.command}: interrupted; re-run the same command {again}", file=sys.stderr)
         return 130
 
 
