@@ -364,5 +364,5 @@ def test_interrupted_evaluate_does_not_promise_to_resume(fake, monkeypatch, caps
     monkeypatch.setattr("imagenets_hf.predictions.evaluate_predictions", interrupted)
     assert _evaluate(fake) == 130
     assert capsys.readouterr().err == (
-        "imagenets-hf evaluate: interrupted; re-run the same command to start again (nothing was written)\n"
+        "imagenets-hf evaluate: interrupted; re-run the same command to start again\n"
     )

@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"imagenets-hf {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        # only export and prepare keep finished work; the others start again (and wrote nothing)
-        again = "to resume" if args.command in RESUMABLE else "to start again (nothing was written)"
+        # only export and prepare keep finished work; the others start from the beginning
+        again = "to resume" if args.command in RESUMABLE else "to start again"
         print(f"imagenets-hf {args.command}: interrupted; re-run the same command {again}", file=sys.stderr)
         return 130
 
