@@ -366,3 +366,19 @@ def test_interrupted_evaluate_does_not_promise_to_resume(fake, monkeypatch, caps
     assert capsys.readouterr().err == (
         "imagenets-hf evaluate: interrupted; re-run the same command to start again\n"
     )
+
+
+def test_submit_given_the_validation_predictions(fake, tmp_path, capsys):
+    from imagenets_hf import testing
+
+    setup = testing.make_fake_setup(str(tmp_path), CONFIG, metadata_dir=fake["metadata_dir"])
+    output = tmp_path / "submission.zip"
+    code = main(["submit", CONFIG, "-p", fake["prediction_dir"], "--method-name", "mine", "-o", str(output),
+                 "--imagenet-dir", setup.imagenet_dir, "--metadata-dir", fake["metadata_dir"], "--workers", "1"])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "8 of 8 predictions are missing (e.g. n10000000/ILSVRC2012_val_00000451.png, " in error
+    assert ("and the 8 predictions it holds are not test images of config 50 (e.g. "
+            "n10000000/ILSVRC2012_val_00000401.png, n10000000/ILSVRC2012_val_00000402.png, ...; "
+            "validation predictions instead of test ones?)") in error
+    assert not output.exists()
