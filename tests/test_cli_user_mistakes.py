@@ -382,3 +382,22 @@ def test_submit_given_the_validation_predictions(fake, tmp_path, capsys):
             "n10000000/ILSVRC2012_val_00000401.png, n10000000/ILSVRC2012_val_00000402.png, ...; "
             "validation predictions instead of test ones?)") in error
     assert not output.exists()
+
+
+def test_export_into_a_folder_with_the_users_own_readme(tmp_path, capsys):
+    from imagenets_hf import testing
+
+    setup = testing.make_fake_setup(str(tmp_path), CONFIG)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("# my notes\n")
+    command = ["export", CONFIG, "-o", str(project), "--imagenet-dir", setup.imagenet_dir, "--annotations",
+               setup.annotations, "--metadata-dir", setup.metadata_dir, "--cache-dir", str(tmp_path / "cache")]
+    assert main(command) == 2
+    assert (f"imagenets-hf export: error: {project / 'README.md'} exists and is not a dataset card written by an "
+            "export (no `configs` in a YAML header): export into an empty or new --output folder") \
+        in capsys.readouterr().err
+    assert (project / "README.md").read_text() == "# my notes\n" and sorted(os.listdir(project)) == ["README.md"]
+    # an export's own card is rewritten as before, on a re-run
+    assert main(command[:3] + [str(tmp_path / "out")] + command[4:]) == 0
+    assert main(command[:3] + [str(tmp_path / "out")] + command[4:]) == 0
