@@ -401,3 +401,48 @@ def test_export_into_a_folder_with_the_users_own_readme(tmp_path, capsys):
     # an export's own card is rewritten as before, on a re-run
     assert main(command[:3] + [str(tmp_path / "out")] + command[4:]) == 0
     assert main(command[:3] + [str(tmp_path / "out")] + command[4:]) == 0
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from imagenets_hf import testing
+
+    tmp_path = tmp_path_factory.mktemp("exported")
+    setup = testing.make_fake_setup(str(tmp_path), CONFIG)
+    assert main(["export", CONFIG, "-o", str(tmp_path / "out"), "--imagenet-dir", setup.imagenet_dir,
+                 "--annotations", setup.annotations, "--metadata-dir", setup.metadata_dir,
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    return str(tmp_path / "out")
+
+
+def test_push_dry_run_checks_the_repo_id_like_the_push(exported, capsys):
+    assert main(["push", exported, "--repo-id", "imagenet-s", "--dry-run"]) == 2
+    assert ("imagenets-hf push: error: invalid --repo-id 'imagenet-s': write it as ORG/NAME"
+            in capsys.readouterr().err)
+
+
+def test_push_refused_by_the_hub_is_one_line(exported, monkeypatch, capsys):
+    # no network: the HfApi call that would reach the hub raises what huggingface_hub raises
+    import huggingface_hub
+    from huggingface_hub import errors
+
+    def offline(*args, **kwargs):
+        raise errors.OfflineModeIsEnabled("Cannot reach https://huggingface.co/api/repos/create: offline mode")
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", offline)
+    assert main(["push", exported, "--repo-id", "me/imagenet-s"]) == 2
+    assert capsys.readouterr().err == ("imagenets-hf push: error: offline mode is on (HF_HUB_OFFLINE): unset it "
+                                       "to push; --dry-run checks the folder offline\n")
+
+    def refused(*args, **kwargs):
+        # built without an HTTP response object (its type depends on the huggingface_hub version)
+        error = errors.HfHubHTTPError.__new__(errors.HfHubHTTPError)
+        Exception.__init__(error, "403 Forbidden: you may not create repos in 'me'")
+        raise error
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", refused)
+    assert main(["push", exported, "--repo-id", "me/imagenet-s"]) == 2
+    assert capsys.readouterr().err == (
+        "imagenets-hf push: error: the hub refused the push to me/imagenet-s (403 Forbidden: you may not create "
+        "repos in 'me'); check your token (HF_TOKEN or `hf auth login`) and that it may write to me\n"
+    )
