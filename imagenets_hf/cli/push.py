@@ -36,7 +36,7 @@ def _visibility(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..hub import check_repo_id, list_upload, push
+    from ..hub import check_repo_id, list_upload
 
     check_repo_id(args.repo_id)  # a dry run catches what the real push would refuse
     files = list_upload(args.folder)
