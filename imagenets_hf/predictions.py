@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from .configs import ConfigSpec, get_config
+from .configs import IGNORE_LABEL, ConfigSpec, get_config
 from .mask_sources import GroundTruth, MaskTree, open_ground_truth, open_predictions, read_names_list
 from .masks import decode_mask
 
@@ -62,7 +62,9 @@ class EvaluationPlan:
 
     def loader(self):
         """The picklable `load(item) -> (prediction, ground_truth)` for `accumulate`."""
-        return functools.partial(load_prediction_pair, self.predictions, self.ground_truth.source, self.resize)
+        return functools.partial(
+            load_prediction_pair, self.predictions, self.ground_truth.source, self.resize, num_classes=self.num_classes
+        )
 
 
 def image_list(
@@ -198,13 +200,15 @@ def resize_nearest(labels: np.ndarray, shape: tuple) -> np.ndarray:
     return labels[np.minimum(rows, height - 1)[:, None], np.minimum(columns, width - 1)[None, :]]
 
 
-def load_prediction_pair(predictions, ground_truth, resize, item) -> tuple:
+def load_prediction_pair(predictions, ground_truth, resize, item, num_classes=None) -> tuple:
     """Read and decode one (prediction, ground truth) pair; runs in the workers.
 
     Args:
         predictions: a MaskTree; ground_truth: a MaskTree or PreparedSplit.
         resize: None or "nearest" (fit a differently sized prediction to the mask).
         item: (ground-truth relpath, prediction relpath or None = all background).
+        num_classes: when given, a ground-truth label above it (other than ignore) is
+            an error naming the mask (masks of another config).
 
     Returns:
         ((H, W) uint16 prediction, (H, W) uint16 ground truth).
@@ -215,6 +219,14 @@ def load_prediction_pair(predictions, ground_truth, resize, item) -> tuple:
     """
     truth_relpath, prediction_relpath = item
     truth = decode_mask(ground_truth.read(truth_relpath), name=ground_truth.describe(truth_relpath))
+    if num_classes is not None and truth.max() > num_classes:
+        outside = np.unique(truth[(truth > num_classes) & (truth != IGNORE_LABEL)])
+        if outside.size:
+            raise ValueError(
+                f"{ground_truth.describe(truth_relpath)}: the mask holds class {int(outside[0])}, above the "
+                f"{num_classes} classes of this config: are these the masks of another config? Give config "
+                f"{num_classes}'s masks, or the CONFIG they belong to"
+            )
     if prediction_relpath is None:
         return np.zeros_like(truth), truth
     name = predictions.describe(prediction_relpath)

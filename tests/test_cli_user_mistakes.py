@@ -446,3 +446,17 @@ def test_push_refused_by_the_hub_is_one_line(exported, monkeypatch, capsys):
         "imagenets-hf push: error: the hub refused the push to me/imagenet-s (403 Forbidden: you may not create "
         "repos in 'me'); check your token (HF_TOKEN or `hf auth login`) and that it may write to me\n"
     )
+
+
+def test_ground_truth_mask_of_another_config_is_named(fake, tmp_path, capsys):
+    import numpy as np
+
+    masks = {relpath: mask.copy() for relpath, mask in fake["masks"].items()}
+    last = sorted(masks)[-1]
+    masks[last][0, 0] = 51  # a config-300 class id; 1000 (ignore) is still allowed
+    truth = write_tree(str(tmp_path / "masks"), masks)
+    assert int(np.max(masks[last])) == 1000
+    assert _evaluate(fake, ground_truth=truth) == 2
+    error = capsys.readouterr().err
+    assert (f"error: {os.path.join(truth, last)}: the mask holds class 51, above the 50 classes of this config: "
+            "are these the masks of another config?") in error
