@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterable, Iterator
 
 
@@ -30,7 +31,7 @@ def parallel_map(
         if num_workers and num_workers > 1 and len(items) > 1:
             # chunks big enough to amortise pickling, small enough to balance the load
             chunksize = max(1, min(64, len(items) // (num_workers * 8)))
-            with multiprocessing.get_context(_start_method()).Pool(num_workers) as pool:
+            with multiprocessing.get_context(_start_method()).Pool(num_workers, ignore_interrupts) as pool:
                 for result in pool.imap(function, items, chunksize=chunksize):
                     if bar is not None:
                         bar.update(1)
@@ -49,3 +50,10 @@ def parallel_map(
 def _start_method() -> str:
     # fork is cheap and keeps imported modules; fall back to spawn where it is absent
     return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def ignore_interrupts() -> None:
+    """Pool initializer: Ctrl-C reaches the whole process group, but only the main process
+    should handle it (it stops the pool); workers would each print "Process ForkPoolWorker-N:"
+    and a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

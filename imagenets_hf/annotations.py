@@ -17,6 +17,7 @@ import threading
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 
 from ._io import file_digest
 from .configs import ConfigSpec, get_config
@@ -139,7 +140,13 @@ class Annotations:
                 return file.read()
         with self._lock:
             archive = self._archive()
-            return archive.read(f"{self._prefix}{split_folder}/{relpath}")
+            try:
+                return archive.read(f"{self._prefix}{split_folder}/{relpath}")
+            except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                raise ValueError(
+                    f"{self.location(split_folder, relpath)}: the zip is damaged ({error}); "
+                    f"download {self.config.annotations_url} again"
+                ) from None
 
     def _archive(self) -> zipfile.ZipFile:
         # a zip handle opened before a fork shares its file offset with the parent: reopen per process

@@ -288,6 +288,31 @@ def _swap_in(output_dir: str, config_name: str) -> None:
 SHARD_NAME = re.compile(r"[A-Za-z0-9_.-]+-\d{5}-of-\d{5}\.parquet")
 
 
+def _check_card_owned(output_dir: str) -> None:
+    """Refuse a DIR/README.md that is not a dataset card (no YAML `configs` / `dataset_info`) in a
+    folder that holds no export yet: writing the card would replace the user's own README (a project
+    folder given as --output)."""
+    import yaml  # PyYAML, a dependency of datasets and huggingface_hub
+    from huggingface_hub import DatasetCard
+
+    readme = os.path.join(output_dir, README_NAME)
+    if not os.path.isfile(readme):
+        return
+    if any(os.path.isfile(os.path.join(output_dir, name, MANIFEST_NAME)) for name in os.listdir(output_dir)):
+        return  # an export folder already: its card is rebuilt from the manifests, whatever it says now
+    with open(readme, encoding="utf-8", newline="") as file:
+        text = file.read()
+    try:
+        data = DatasetCard(text).data.to_dict() if text.startswith("---") else {}
+    except (ValueError, yaml.YAMLError):  # not YAML, or not a mapping: not a card of ours
+        data = {}
+    if not (data.get("configs") or data.get("dataset_info")):
+        raise FileExistsError(
+            f"{readme} exists and is not a dataset card written by an export (no `configs` in a YAML header): "
+            "export into an empty or new --output folder, or move that README away"
+        )
+
+
 def _check_owned(output_dir: str, config_name: str) -> None:
     """Refuse to replace a DIR/<config> that an export did not write: it may hold the user's files."""
     final = _config_dir(output_dir, config_name)
@@ -364,6 +389,7 @@ def export_dataset_dict(
     os.makedirs(output_dir, exist_ok=True)
     _recover_swap(output_dir, config_name)
     _check_owned(output_dir, config_name)
+    _check_card_owned(output_dir)
 
     plans = plan_shards(dataset_dict, config_name, max_shard_size)
     fingerprint = _fingerprint(dataset_dict, plans)
@@ -569,12 +595,14 @@ def export(
     num_proc: int | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    allow_missing: bool = False,
 ) -> dict[str, dict]:
     """Build each ImageNet-S config from the user's ImageNet copy and export it into `output_dir`.
 
     `configs`: "50", "300", "919" or several of them; they share the folder and its README.
     `annotations`: the official zip or folder for that config (None downloads
     it; with several configs, pass None or a folder holding the official zips).
+    `allow_missing`: skip images missing from the ImageNet copy (with a warning) instead of failing.
     Returns {config name: manifest} (see `export_dataset_dict`).
     """
     from .configs import get_config
@@ -584,10 +612,11 @@ def export(
         raise ValueError("no config to export: name one or more of '50', '300', '919'")
     names = list(dict.fromkeys(get_config(name).name for name in names))  # validates, keeps order
     parse_size(max_shard_size)
+    _check_card_owned(os.fspath(output_dir))  # before the (long) builds
     with _datasets_progress_bars(progress):
         return _export_configs(names, output_dir, imagenet_dir=imagenet_dir, annotations=annotations,
                                metadata_dir=metadata_dir, max_shard_size=max_shard_size, num_proc=num_proc,
-                               cache_dir=cache_dir, progress=progress)
+                               cache_dir=cache_dir, progress=progress, allow_missing=allow_missing)
 
 
 @contextlib.contextmanager
@@ -606,7 +635,7 @@ def _datasets_progress_bars(enabled: bool):
 
 
 def _export_configs(names, output_dir, *, imagenet_dir, annotations, metadata_dir, max_shard_size, num_proc,
-                    cache_dir, progress) -> dict[str, dict]:
+                    cache_dir, progress, allow_missing=False) -> dict[str, dict]:
     from .loading import load_dataset
 
     # every config's annotations are resolved before the first (long) build
@@ -620,6 +649,7 @@ def _export_configs(names, output_dir, *, imagenet_dir, annotations, metadata_di
             metadata_dir=metadata_dir,
             num_proc=num_proc,
             cache_dir=cache_dir,
+            allow_missing=allow_missing,
         )
         manifests[name] = export_dataset_dict(
             dataset_dict, output_dir, name, max_shard_size=max_shard_size, num_proc=num_proc,

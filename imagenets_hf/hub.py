@@ -48,6 +48,8 @@ def read_card_data(folder: str | os.PathLike) -> dict:
     """FOLDER/README.md's YAML as a dict, checked to have a `configs` list."""
     folder = os.fspath(folder)
     readme = os.path.join(folder, README_NAME)
+    if os.path.isfile(folder):
+        raise _missing(folder, "it is a file; give the folder that holds README.md and the config folders")
     if not os.path.isdir(folder):
         raise _missing(folder, "the folder does not exist")
     if not os.path.isfile(readme):
@@ -119,6 +121,12 @@ def list_upload(folder: str | os.PathLike) -> list[UploadFile]:
     return [UploadFile(path, files[path]) for path in sorted(selected)]
 
 
+def check_repo_id(repo_id: str) -> None:
+    """ValueError unless `repo_id` reads ORG/NAME (checked by --dry-run too)."""
+    if "/" not in repo_id or repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise ValueError(f"invalid --repo-id {repo_id!r}: write it as ORG/NAME (or USER/NAME)")
+
+
 def push(
     folder: str | os.PathLike,
     repo_id: str,
@@ -145,8 +153,7 @@ def push(
     `token`, else HF_TOKEN or `hf auth login`. `api`: an `huggingface_hub.HfApi`
     (tests pass a fake).
     """
-    if "/" not in repo_id or repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise ValueError(f"invalid --repo-id {repo_id!r}: write it as ORG/NAME (or USER/NAME)")
+    check_repo_id(repo_id)
     if gated is not None and gated not in GATED_MODES:
         raise ValueError(f"invalid gated mode {gated!r}: use one of {', '.join(GATED_MODES)}")
     folder = os.fspath(folder)

@@ -119,6 +119,10 @@ class ImageNetSource:
                 holds only part of one (e.g. one of the two archives: named).
         """
         root = os.path.abspath(os.path.expanduser(os.fspath(imagenet_dir)))
+        if os.path.isfile(root):
+            raise NotADirectoryError(
+                f"--imagenet-dir {root} is a file, not a folder: give the folder that holds train/ and val/"
+            )
         if not os.path.isdir(root):
             raise FileNotFoundError(f"ImageNet folder not found: {root}; give the folder that holds train/ and val/")
         partial = []

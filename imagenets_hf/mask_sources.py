@@ -10,8 +10,9 @@ Layouts accepted:
   it in one top folder);
 - the official annotations, zipped or extracted, holding
   `[ImageNetS<N>/]validation-segmentation/` and `train-semi-segmentation/`;
-- a dataset prepared by the builder: a `DatasetDict.save_to_disk` folder or a
-  folder of Parquet shards written by `imagenets-hf export`;
+- a dataset prepared by the builder: its cache folder (printed by `imagenets-hf
+  prepare`), a `DatasetDict.save_to_disk` folder or a folder of Parquet shards
+  written by `imagenets-hf export`;
 - a plain folder (or zip) of masks `<wnid>/<name>.png`.
 """
 
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -133,6 +136,10 @@ class MaskTree:
                 return self._archive().read(self.prefix + relpath)
             except KeyError:
                 raise FileNotFoundError(f"{self.describe(relpath)} is not in the zip") from None
+            except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                raise ValueError(
+                    f"{self.describe(relpath)}: the zip is damaged ({error}); copy or download {self.location} again"
+                ) from None
         path = os.path.join(self.location, self.prefix, relpath)
         try:
             with open(path, "rb") as file:
@@ -157,6 +164,15 @@ def _zip_png_prefix(path: str, names: list[str]) -> str:
         f"{path}: layout not recognised (e.g. {example!r}); the zip must hold <wnid>/<name>.png, "
         "optionally inside one top folder"
     )
+
+
+def _refuse_damaged_zip(path: str) -> None:
+    """A file named .zip that zipfile cannot open is a damaged copy, not a wrong kind of input."""
+    if path.lower().endswith(".zip"):
+        raise ValueError(
+            f"{path}: not a readable zip (truncated or damaged, e.g. an interrupted download or copy); "
+            "copy or download it again"
+        )
 
 
 def open_predictions(path: str | os.PathLike) -> MaskTree:
@@ -184,6 +200,7 @@ def open_predictions(path: str | os.PathLike) -> MaskTree:
     if not os.path.exists(path):
         raise FileNotFoundError(f"predictions not found: {path}; give a folder or a zip of <wnid>/<name>.png")
     if not zipfile.is_zipfile(path):
+        _refuse_damaged_zip(path)
         raise ValueError(f"{path}: predictions must be a folder or a .zip of <wnid>/<name>.png files")
     with zipfile.ZipFile(path) as archive:
         prefix = _zip_png_prefix(path, archive.namelist())
@@ -202,8 +219,8 @@ _PREPARED_CACHE: dict = {}
 class PreparedSplit:
     """The `segmentation` column of one split of a dataset prepared by the builder.
 
-    `kind` is "arrow" (a `DatasetDict.save_to_disk` folder) or "parquet" (export
-    shards). Masks are addressed by "wnid/NAME.png" = image_id + ".png".
+    `kind` is "arrow" (a `DatasetDict.save_to_disk` folder), "cache" (the builder's
+    cache folder, as `imagenets-hf prepare` prints it) or "parquet" (export shards). Masks are addressed by "wnid/NAME.png" = image_id + ".png".
     """
 
     location: str
@@ -227,6 +244,10 @@ class PreparedSplit:
             files = _parquet_shards(self.location, split)
             if not files:
                 raise ValueError(f"{self.location}: no Parquet shards of split {split!r} ({split}-*.parquet)")
+        if self.kind == "cache" and split != self.split:
+            files = _cache_files(self.location, split)
+            if not files:
+                raise ValueError(f"{self.location}: no Arrow file of split {split!r} (*-{split}.arrow)")
         return PreparedSplit(self.location, split, self.kind, files, column)
 
     def describe(self, relpath: str = "") -> str:
@@ -238,7 +259,11 @@ class PreparedSplit:
         if key not in _PREPARED_CACHE:
             import datasets
 
-            loaded = datasets.load_from_disk(self.location)
+            if self.kind == "cache":
+                # the builder's cache folder (`imagenets-hf prepare`): one or more Arrow files per split
+                loaded = datasets.concatenate_datasets([datasets.Dataset.from_file(file) for file in self.files])
+            else:
+                loaded = datasets.load_from_disk(self.location)
             if isinstance(loaded, datasets.DatasetDict):
                 if self.split not in loaded:
                     raise ValueError(
@@ -260,11 +285,27 @@ class PreparedSplit:
             _PREPARED_CACHE[key] = pq.read_table(file, columns=[column]).column(column)
         return _PREPARED_CACHE[key]
 
+    def label_names(self) -> Optional[list]:
+        """The names of the dataset's `label` ClassLabel (["other", wnid, ...]), None if it has none."""
+        if self.kind in ("arrow", "cache"):
+            feature = self._dataset().features.get("label")
+            return list(feature.names) if hasattr(feature, "names") else None
+        import json
+
+        import pyarrow.parquet as pq
+
+        metadata = pq.read_schema(self.files[0]).metadata or {}
+        try:
+            feature = json.loads(metadata[b"huggingface"])["info"]["features"]["label"]
+        except (KeyError, ValueError, TypeError):
+            return None
+        return list(feature["names"]) if isinstance(feature, dict) and "names" in feature else None
+
     def index(self) -> dict:
         """relpath "wnid/NAME.png" -> (file number, row) for every example of the split."""
         if self._index is None:
             index = {}
-            if self.kind == "arrow":
+            if self.kind in ("arrow", "cache"):
                 dataset = self._dataset()
                 if "image_id" not in dataset.column_names or self.column not in dataset.column_names:
                     raise ValueError(
@@ -291,7 +332,7 @@ class PreparedSplit:
         if relpath not in self.index():
             raise FileNotFoundError(f"{self.describe(relpath)}: no example with this image_id")
         number, row = self.index()[relpath]
-        if self.kind == "arrow":
+        if self.kind in ("arrow", "cache"):
             value = self._dataset().data.column(self.column)[row].as_py()
         else:
             value = self._parquet_column(self.files[number], self.column)[row].as_py()
@@ -313,6 +354,15 @@ def _parquet_shards(path: str, split: str) -> tuple:
     return tuple(
         sorted(glob.glob(os.path.join(path, f"{split}-*.parquet")) + glob.glob(os.path.join(path, split, "*.parquet")))
     )
+
+
+def _cache_files(path: str, split: str) -> tuple:
+    """Arrow files of `split` in a `datasets` builder cache folder (the one `imagenets-hf prepare` prints)."""
+    if not os.path.isfile(os.path.join(path, "dataset_info.json")):
+        return ()
+    single = glob.glob(os.path.join(path, f"*-{split}.arrow"))
+    shards = glob.glob(os.path.join(path, f"*-{split}-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9].arrow"))
+    return tuple(sorted(single + shards))
 
 
 def _prepared_folders(path: str, config: Optional[str]) -> list:
@@ -346,6 +396,9 @@ def _find_prepared(path: str, split: str, config: Optional[str] = None) -> Optio
         shards = _parquet_shards(folder, split)
         if shards:
             return PreparedSplit(folder, split, "parquet", shards)
+        cached = _cache_files(folder, split)
+        if cached:
+            return PreparedSplit(folder, split, "cache", cached)
     found = sorted(glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True))
     if found:
         raise ValueError(
@@ -384,6 +437,17 @@ def _official_prefix_in_zip(names: list[str], folder: str) -> Optional[str]:
     return None
 
 
+def _check_annotations_config(top_folder: str, config: Optional[str], path: str) -> None:
+    """Official annotations of another config (top folder ImageNetS<M>) carry M's class ids: refuse them."""
+    match = re.fullmatch(r"ImageNetS(\d+)", top_folder)
+    if config is not None and match and match.group(1) != config:
+        raise ValueError(
+            f"{path} holds the annotations of config {match.group(1)} ({top_folder}/), whose masks use that "
+            f"config's class ids; give the annotations of config {config} (ImageNetS{config}/), "
+            f"or evaluate config {match.group(1)}"
+        )
+
+
 def open_ground_truth(path: str | os.PathLike, split: str = "validation", config: Optional[str] = None) -> GroundTruth:
     """Open ground truth: official zip or folder, prepared dataset, or plain mask folder/zip.
 
@@ -401,7 +465,9 @@ def open_ground_truth(path: str | os.PathLike, split: str = "validation", config
         candidates = [os.path.join(path, folder)] + sorted(glob.glob(os.path.join(path, "*", folder)))
         for candidate in candidates:
             if os.path.isdir(candidate):
-                return GroundTruth(MaskTree(os.path.dirname(candidate), folder + "/"), True, "annotations-folder")
+                top = os.path.dirname(candidate)
+                _check_annotations_config(os.path.basename(os.path.abspath(top)), config, path)
+                return GroundTruth(MaskTree(top, folder + "/"), True, "annotations-folder")
         if any(os.path.isdir(os.path.join(path, f)) or glob.glob(os.path.join(path, "*", f)) for f in other):
             raise ValueError(
                 f"{path}: holds official annotations but no {folder}/ for split {split!r}; "
@@ -414,6 +480,7 @@ def open_ground_truth(path: str | os.PathLike, split: str = "validation", config
             "a prepared dataset or a folder of <wnid>/<name>.png masks"
         )
     if not zipfile.is_zipfile(path):
+        _refuse_damaged_zip(path)
         raise ValueError(
             f"{path}: ground truth must be a zip or a folder (official annotations, prepared dataset "
             "or <wnid>/<name>.png masks)"
@@ -422,6 +489,7 @@ def open_ground_truth(path: str | os.PathLike, split: str = "validation", config
         names = archive.namelist()
     prefix = _official_prefix_in_zip(names, folder)
     if prefix is not None:
+        _check_annotations_config(prefix.split("/")[0] if prefix.count("/") > 1 else "", config, path)
         return GroundTruth(MaskTree(path, prefix, is_zip=True), True, "annotations-zip")
     if any(_official_prefix_in_zip(names, f) for f in other):
         raise ValueError(

@@ -88,7 +88,12 @@ def _decode_png(file: Any, name: str) -> np.ndarray:
         image = Image.open(file)
         image_format = image.format
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except UnidentifiedImageError:
+        # PIL's message only names its file object ("<_io.BytesIO object at 0x...>"): say what we know
+        raise ValueError(
+            f"{name}: not a readable PNG (empty, truncated or not an image); re-save it as an RGB or single-channel PNG"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as error:
         raise ValueError(f"{name}: not a readable PNG ({error}); re-save it as an RGB or single-channel PNG") from None
     if image_format != "PNG":
         raise ValueError(

@@ -166,6 +166,13 @@ def load_metadata(
     if metadata_dir is not None:
         folder = os.path.abspath(os.path.expanduser(os.fspath(metadata_dir)))
         if not os.path.isdir(folder):
+            from_env = os.environ.get(METADATA_ENV)
+            if from_env and os.path.abspath(os.path.expanduser(from_env)) == folder:
+                # the user may not remember setting it: say where the path came from
+                raise FileNotFoundError(
+                    f"metadata folder not found: {folder} (from env {METADATA_ENV}); fix or unset {METADATA_ENV}, "
+                    "or give --metadata-dir, a folder laid out like the data/ folder of LUSSeg/ImageNet-S"
+                )
             raise FileNotFoundError(
                 f"metadata folder not found: {folder}; give a folder laid out like the data/ folder of "
                 "LUSSeg/ImageNet-S (categories/, mapping/, names/), or none to download the lists"

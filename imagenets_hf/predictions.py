@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from .configs import ConfigSpec, get_config
+from .configs import IGNORE_LABEL, ConfigSpec, get_config
 from .evaluation.matching import MATCH_METHODS, SOLVERS  # noqa: F401 (the CLI's choices)
 from .mask_sources import GroundTruth, MaskTree, open_ground_truth, open_predictions, read_names_list
 from .masks import decode_mask
@@ -61,7 +61,9 @@ class EvaluationPlan:
 
     def loader(self):
         """The picklable `load(item) -> (prediction, ground_truth)` for `accumulate`."""
-        return functools.partial(load_prediction_pair, self.predictions, self.ground_truth.source, self.resize)
+        return functools.partial(
+            load_prediction_pair, self.predictions, self.ground_truth.source, self.resize, num_classes=self.num_classes
+        )
 
 
 def image_list(
@@ -115,6 +117,8 @@ def plan_evaluation(
     truth = open_ground_truth(ground_truth, split, spec.name)
     tree = open_predictions(predictions)
     wanted = image_list(truth, spec, split, names=names, metadata_dir=metadata_dir)
+    if truth.kind == "prepared" and names is None:
+        _check_prepared_classes(truth.source, spec, metadata_dir)
 
     available_truth = set(truth.source.list())
     lacking_truth = [relpath for relpath in wanted if relpath not in available_truth]
@@ -130,6 +134,18 @@ def plan_evaluation(
     wanted_set = set(wanted)
     missing = [relpath for relpath in wanted if relpath not in available]
     extra = sorted(available - wanted_set)
+    if missing and not available:
+        found = _find_below(tree, missing[0])
+        if found is not None:
+            raise ValueError(
+                f"{tree.describe()} holds no <wnid>/<name>.png prediction, but {found} exists: pass the folder "
+                f"above its <wnid>/ folders as --predictions ({found[: -len(missing[0])].rstrip('/:') or '.'})"
+            )
+        if not files and not allow_missing:
+            raise ValueError(
+                f"{tree.describe()} holds no prediction file: write one <wnid>/<name>.png per image to evaluate "
+                f"({len(wanted)} images, e.g. {first_few(wanted, 2)})"
+            )
     if missing and not allow_missing:
         hint = ""
         if non_png:
@@ -143,6 +159,35 @@ def plan_evaluation(
     return EvaluationPlan(spec, tree, truth, items, missing, extra, non_png, resize)
 
 
+def _check_prepared_classes(prepared, spec: ConfigSpec, metadata_dir: Optional[str]) -> None:
+    """A prepared dataset of another config has the images of this one (50 is inside 300) but
+    masks in its own class ids: compare its ClassLabel with this config's classes."""
+    from .metadata import load_metadata
+
+    found = prepared.label_names()
+    expected = list(load_metadata(spec.name, metadata_dir).label_names)
+    if found is not None and found != expected:
+        raise ValueError(
+            f"{prepared.describe()} is a dataset of {len(found) - 1} classes, not of config {spec.name} "
+            f"({len(expected) - 1} classes): its masks use other class ids; give the dataset prepared for "
+            f"config {spec.name}, or evaluate the config it was prepared for"
+        )
+
+
+def _find_below(tree: MaskTree, relpath: str, max_folders: int = 10_000) -> Optional[str]:
+    """Where `relpath` ("wnid/NAME.png") sits deeper in the tree (a folder given one level too
+    high), as a path for the message; None if not found among the first `max_folders` folders."""
+    if tree.is_zip:
+        return None  # open_predictions already refuses a zip whose PNGs sit deeper
+    for count, (folder, folders, _files) in enumerate(os.walk(tree.describe())):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        if os.path.isfile(os.path.join(folder, relpath)):
+            return os.path.join(folder, relpath)
+        if count >= max_folders:
+            break
+    return None
+
+
 def resize_nearest(labels: np.ndarray, shape: tuple) -> np.ndarray:
     """Nearest-neighbour resize of an (h, w) label map to `shape` (H, W), labels unchanged.
 
@@ -154,13 +199,15 @@ def resize_nearest(labels: np.ndarray, shape: tuple) -> np.ndarray:
     return labels[np.minimum(rows, height - 1)[:, None], np.minimum(columns, width - 1)[None, :]]
 
 
-def load_prediction_pair(predictions, ground_truth, resize, item) -> tuple:
+def load_prediction_pair(predictions, ground_truth, resize, item, num_classes=None) -> tuple:
     """Read and decode one (prediction, ground truth) pair; runs in the workers.
 
     Args:
         predictions: a MaskTree; ground_truth: a MaskTree or PreparedSplit.
         resize: None or "nearest" (fit a differently sized prediction to the mask).
         item: (ground-truth relpath, prediction relpath or None = all background).
+        num_classes: when given, a ground-truth label above it (other than ignore) is
+            an error naming the mask (masks of another config).
 
     Returns:
         ((H, W) uint16 prediction, (H, W) uint16 ground truth).
@@ -171,6 +218,14 @@ def load_prediction_pair(predictions, ground_truth, resize, item) -> tuple:
     """
     truth_relpath, prediction_relpath = item
     truth = decode_mask(ground_truth.read(truth_relpath), name=ground_truth.describe(truth_relpath))
+    if num_classes is not None and truth.max() > num_classes:
+        outside = np.unique(truth[(truth > num_classes) & (truth != IGNORE_LABEL)])
+        if outside.size:
+            raise ValueError(
+                f"{ground_truth.describe(truth_relpath)}: the mask holds class {int(outside[0])}, above the "
+                f"{num_classes} classes of this config: are these the masks of another config? Give config "
+                f"{num_classes}'s masks, or the CONFIG they belong to"
+            )
     if prediction_relpath is None:
         return np.zeros_like(truth), truth
     name = predictions.describe(prediction_relpath)
@@ -215,6 +270,16 @@ class EvaluationResult:
     missing: list
     extra: list
     used_metadata: bool = False  # the image list came from the metadata (official ground truth)
+    unmapped: dict = field(default_factory=dict)  # raw predicted label the matching lacks -> valid pixels
+
+
+def unmapped_labels(accumulator, matching) -> dict:
+    """{raw predicted label: valid pixels} of the labels that `matching` does not map (scored as void)."""
+    if matching is None:
+        return {}
+    labels, matrix = accumulator.confusion()
+    pixels = matrix.sum(axis=1)
+    return {int(label): int(count) for label, count in zip(labels, pixels) if int(label) not in matching.mapping and count}
 
 
 def evaluate_predictions(
@@ -265,6 +330,7 @@ def evaluate_predictions(
         plan.missing,
         plan.extra,
         plan.ground_truth.official and names is None,
+        unmapped_labels(accumulator, matching),
     )
 
 

@@ -310,6 +310,9 @@ def show_predictions(
     require_matplotlib()
     if worst is not None and worst < 1:
         raise ValueError(f"--worst {worst}: give a positive number of images")
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        # checked before the pass over the images, which can take minutes
+        raise NotADirectoryError(f"--output-dir {os.fspath(output_dir)} is a file: give a folder (it is created if needed)")
     plan: EvaluationPlan = plan_evaluation(
         predictions, ground_truth, config, split=split, names=names, metadata_dir=metadata_dir,
         allow_missing=allow_missing, resize=resize,

@@ -65,6 +65,12 @@ class SubmissionCheck:
                 f"{len(self.missing)} of {total} predictions are missing "
                 f"(e.g. {first_few(relpath for relpath, _ in self.missing)})"
             )
+            if len(self.missing) == total and self.extra:
+                # a common slip: the validation predictions (or another config's) given instead of the test ones
+                parts[-1] += (
+                    f", and the {len(self.extra)} predictions it holds are not test images of config "
+                    f"{self.config.name} (e.g. {first_few(self.extra, 2)}; validation predictions instead of test ones?)"
+                )
         if self.mis_sized:
             parts.append(
                 f"{len(self.mis_sized)} predictions differ in size from their ImageNet image "

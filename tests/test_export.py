@@ -306,12 +306,24 @@ def test_export_refuses_a_file_as_output(built, tmp_path):
         export_dataset_dict(built["50"], tmp_path / "file", "50", progress=False)
 
 
-@pytest.mark.parametrize("header", ["---\nconfigs: [unclosed\n---\n", "---\n- a list, not a mapping\n---\n"])
-def test_export_names_a_readme_whose_yaml_it_cannot_read(built, tmp_path, header):
+BROKEN_HEADERS = ["---\nconfigs: [unclosed\n---\n", "---\n- a list, not a mapping\n---\n"]
+
+
+@pytest.mark.parametrize("header", BROKEN_HEADERS)
+def test_export_names_a_card_whose_yaml_it_cannot_read(built, tmp_path, header):
+    export_dataset_dict(built["50"], tmp_path, "50", progress=False)
     (tmp_path / "README.md").write_text(header + "body\n")
     with pytest.raises(ValueError, match=r"(?s)cannot read the YAML header of .*README.md .*: fix or delete that file"):
         export_dataset_dict(built["50"], tmp_path, "50", progress=False)
     assert (tmp_path / "README.md").read_text() == header + "body\n"  # left as it was
+
+
+@pytest.mark.parametrize("header", BROKEN_HEADERS)
+def test_export_refuses_a_foreign_readme_even_with_broken_yaml(built, tmp_path, header):
+    (tmp_path / "README.md").write_text(header + "body\n")
+    with pytest.raises(FileExistsError, match="is not a dataset card written by an export"):
+        export_dataset_dict(built["50"], tmp_path, "50", progress=False)
+    assert (tmp_path / "README.md").read_text() == header + "body\n"
 
 
 @pytest.mark.parametrize("size", ["500MB", "2GiB", "1kb", 4096, "1.5GB"])

@@ -31,8 +31,8 @@ def add_sources(parser: argparse.ArgumentParser, *, ground_truth: bool = True) -
     if ground_truth:
         parser.add_argument(
             "--ground-truth", "-g", required=True, metavar="G",
-            help="official annotation zip, its extracted folder, a prepared dataset (save_to_disk or "
-            "Parquet export) or a folder of masks <wnid>/<name>.png",
+            help="official annotation zip, its extracted folder, a prepared dataset (the cache folder that "
+            "`prepare` prints, save_to_disk or Parquet export) or a folder of masks <wnid>/<name>.png",
         )
         parser.add_argument(
             "--split", choices=("validation", "train_semi"), default="validation",
@@ -67,7 +67,7 @@ def add_workers(parser: argparse.ArgumentParser) -> None:
         "--workers", "-j", type=int, default=default_workers(), metavar="N",
         help="processes that read and decode the PNGs (default: %(default)s)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (there is none anyway when stderr is not a terminal)")
 
 
 def add_match(parser: argparse.ArgumentParser, *, default: str = NO_MATCH) -> None:

@@ -92,6 +92,8 @@ def format_demo(result: dict) -> str:
 
 def run(args) -> int:
     if args.workdir:
+        if os.path.exists(args.workdir) and not os.path.isdir(args.workdir):
+            raise NotADirectoryError(f"--workdir {args.workdir} is a file: give a folder (it is created if needed)")
         os.makedirs(args.workdir, exist_ok=True)
         result = demo(os.path.abspath(args.workdir))
     else:

@@ -197,6 +197,16 @@ def _report_counts(result, unmatched: bool) -> None:
             f"{len(result.extra)} predictions have no ground truth among the evaluated images and were not scored "
             f"(e.g. {', '.join(result.extra[:3])})",
         )
+    if result.unmapped:
+        labels = sorted(result.unmapped)
+        shown = ", ".join(map(str, labels[:10])) + (", ..." if len(labels) > 10 else "")
+        _common.warn(
+            "evaluate",
+            f"{sum(result.unmapped.values())} valid pixels are predicted with {len(labels)} labels that the "
+            f"matching does not map ({shown}; counted as void: wrong for every class); "
+            + ("add them to the match file" if result.matching.method == "given"
+               else f"the computed matchings map labels 1..{result.config.num_classes} only"),
+        )
     if unmatched and result.void_pixels:
         _common.warn(
             "evaluate",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ._common import show_progress
+
 ORDER = 60
 
 
@@ -29,7 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-shard-size", default="500MB", metavar="SIZE", help="about this much per shard (default 500MB)")
     parser.add_argument("--num-proc", type=int, metavar="N", help="processes for building and writing shards")
     parser.add_argument("--cache-dir", metavar="DIR", help="datasets cache for the build (default: HF_DATASETS_CACHE)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--allow-missing", action="store_true", help="skip images missing from your ImageNet copy, with a warning"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (there are none anyway when stderr is not a terminal)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(run=run)
 
@@ -48,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         max_shard_size=args.max_shard_size,
         num_proc=args.num_proc,
         cache_dir=args.cache_dir,
-        progress=not args.no_progress,
+        progress=show_progress(args),  # like evaluate: no bars unless stderr is a terminal
+        allow_missing=args.allow_missing,
     )
     summary = {
         name: {
@@ -63,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for name, manifest in manifests.items():
         splits = ", ".join(
-            f"{split} {info['num_examples']} ({len(info['shards'])} shards)" for split, info in manifest["splits"].items()
+            f"{split} {info['num_examples']} ({len(info['shards'])} shard{'s' if len(info['shards']) != 1 else ''})"
+            for split, info in manifest["splits"].items()
         )
         print(f'config "{name}": {splits}; {manifest["download_size"]:,} bytes of Parquet')
     print(f"wrote {args.output}; check it with `imagenets-hf push {args.output} --repo-id ORG/NAME --dry-run`")

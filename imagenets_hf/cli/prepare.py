@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+from ._common import show_progress
+
 ORDER = 10
 
 
@@ -43,7 +45,7 @@ def register(subparsers) -> None:
     parser.add_argument("--num-proc", type=int, default=None, metavar="N", help="build with N processes")
     parser.add_argument("--cache-dir", metavar="D", help="datasets cache folder (default: the Hugging Face cache)")
     parser.add_argument("--allow-missing", action="store_true", help="skip missing images/masks with a warning")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (there are none anyway when stderr is not a terminal)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(run=run)
 
@@ -66,7 +68,7 @@ def prepare(args) -> dict:
         allow_missing=args.allow_missing,
     )
     enabled = datasets.is_progress_bar_enabled()
-    if args.no_progress or args.json:
+    if args.json or not show_progress(args):  # like evaluate: no bars unless stderr is a terminal
         datasets.disable_progress_bars()
     try:
         builder.download_and_prepare(num_proc=args.num_proc)

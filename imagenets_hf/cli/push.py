@@ -37,8 +37,9 @@ def _visibility(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..hub import list_upload, push
+    from ..hub import check_repo_id, list_upload
 
+    check_repo_id(args.repo_id)  # a dry run catches what the real push would refuse
     files = list_upload(args.folder)
     total = sum(file.size for file in files)
     if args.dry_run:
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"configs that the README.md of {args.repo_id} already lists and this folder lacks stay listed "
               "(not looked up: a dry run does not contact the hub)")
         return 0
-    commit = push(args.folder, args.repo_id, private=args.private, gated=args.gated, revision=args.revision)
+    commit = _push(args)
     url = getattr(commit, "commit_url", None) or str(commit)
     if args.json:
         print(json.dumps({"repo_id": args.repo_id, "commit": url, "files": len(files), "total_size": total}))
@@ -64,3 +65,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"uploaded {len(files)} files ({total:,} bytes) to dataset {args.repo_id}: {url}")
         print(f'load it with datasets.load_dataset("{args.repo_id}", CONFIG) after `hf auth login`')
     return 0
+
+
+def _push(args: argparse.Namespace):
+    """`hub.push`, with the hub's refusals (offline, no token, no rights) as one-line user errors."""
+    from huggingface_hub import errors
+
+    from ..hub import push
+
+    try:
+        return push(args.folder, args.repo_id, private=args.private, gated=args.gated, revision=args.revision)
+    except errors.OfflineModeIsEnabled:
+        raise ValueError(
+            "offline mode is on (HF_HUB_OFFLINE): unset it to push; --dry-run checks the folder offline"
+        ) from None
+    except errors.LocalTokenNotFoundError:
+        raise ValueError("no hub token: run `hf auth login` or set HF_TOKEN, then push again") from None
+    except errors.HfHubHTTPError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(
+            f"the hub refused the push to {args.repo_id} ({first_line}); check your token (HF_TOKEN or "
+            f"`hf auth login`) and that it may write to {args.repo_id.split('/')[0]}"
+        ) from None

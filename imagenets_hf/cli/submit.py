@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     parser.add_argument("--output", "-o", required=True, metavar="ZIP", help="submission zip to write")
     sizes = parser.add_mutually_exclusive_group(required=True)
     sizes.add_argument("--imagenet-dir", metavar="D", help="your ImageNet copy (test image sizes are read from it)")
-    sizes.add_argument("--dataset", metavar="PREPARED", help="a prepared dataset holding the test split")
+    sizes.add_argument("--dataset", metavar="PREPARED", help="a prepared dataset holding the test split (the cache folder that `prepare` prints, or an export)")
     parser.set_defaults(run=run)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import pickle
+import signal
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -95,6 +96,8 @@ def _start_worker(load: Callable[[Any], tuple[np.ndarray, np.ndarray]], num_clas
     # trip gives each worker what "spawn" gives it: its own state, handles dropped
     # by __getstate__ and reopened on first use.
     _worker.update(load=pickle.loads(pickle.dumps(load)), num_classes=num_classes)
+    # Ctrl-C goes to the main process, which stops the pool, without a traceback per worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _accumulate_chunk(chunk: list[Any]) -> tuple[Accumulator, int]:
