@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from imagenets_hf.configs import IGNORE_LABEL  # noqa: E402
-from imagenets_hf.evaluation import Accumulator, evaluate_segmentation, match_image  # noqa: E402
+from imagenets_hf.evaluation import evaluate_segmentation  # noqa: E402
 from imagenets_hf.evaluation.munkres import munkres_assignment  # noqa: E402
 from imagenets_hf.masks import decode_mask, encode_mask_png  # noqa: E402
 

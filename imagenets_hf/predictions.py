@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from .configs import IGNORE_LABEL, ConfigSpec, get_config
-from .evaluation.matching import MATCH_METHODS, SOLVERS  # noqa: F401 (the CLI's choices)
+from .evaluation.matching import MATCH_METHODS
 from .mask_sources import GroundTruth, MaskTree, open_ground_truth, open_predictions, read_names_list
 from .masks import decode_mask
 

@@ -1,13 +1,12 @@
 import os
 import shutil
-import warnings
 
 import datasets
 import numpy as np
 import pytest
 
 from imagenets_hf import MERGED_SYNSETS, decode_mask, load_dataset, testing
-from imagenets_hf.builder import ImageNetS, plan_examples, split_sizes
+from imagenets_hf.builder import plan_examples, split_sizes
 from imagenets_hf.annotations import Annotations
 from imagenets_hf.imagenet import ImageNetSource
 from imagenets_hf.loading import make_builder, with_class_ids

@@ -306,7 +306,8 @@ def test_workers_leave_ctrl_c_to_the_main_process():
     from imagenets_hf._parallel import parallel_map
     from imagenets_hf.evaluation import accumulate
 
-    assert accumulate(list(range(4)), 5, load=_load_reporting_sigint, num_workers=2).num_images == 4
+    # 40 items = 3 chunks of 16: enough for two worker processes (fewer items run in-process)
+    assert accumulate(list(range(40)), 5, load=_load_reporting_sigint, num_workers=2).num_images == 40
     assert len(list(parallel_map(_load_reporting_sigint, range(4), num_workers=2))) == 4
 
 

@@ -108,3 +108,20 @@ def test_public_exports():
     assert imagenets_hf.evaluate_segmentation is evaluate_segmentation
     assert imagenets_hf.Accumulator is Accumulator
     assert callable(imagenets_hf.image_statistics)
+
+
+def _load_reporting_process(item):
+    """A `load` that tags each image with the id of the process that decoded it."""
+    import os
+
+    labels = np.full((2, 2), os.getpid() % 50, dtype=np.uint16)
+    return labels, np.zeros((2, 2), dtype=np.uint16)
+
+
+def test_no_more_worker_processes_than_chunks():
+    import os
+
+    # 4 items fit one chunk: they are decoded here, not in a pool of 8 idle processes
+    accumulator = accumulate(list(range(4)), 50, load=_load_reporting_process, num_workers=8)
+    labels, _ = accumulator.confusion()
+    assert labels.tolist() == [os.getpid() % 50]

@@ -3,7 +3,6 @@
 import doctest
 import importlib.util
 import math
-import os
 import sys
 import threading
 from pathlib import Path

@@ -10,7 +10,8 @@ import sys
 
 import numpy as np
 
-from ..predictions import MATCH_METHODS, RESIZE_MODES, SOLVERS
+from ..evaluation.matching import MATCH_METHODS, SOLVERS
+from ..predictions import RESIZE_MODES
 
 NO_MATCH = "none"
 

@@ -60,6 +60,8 @@ def accumulate(
 
         bar = tqdm(total=total, unit="image", desc="evaluating")
     accumulator = Accumulator(num_classes)
+    if total is not None:  # no more processes than there are chunks to give them
+        num_workers = min(num_workers, -(-total // _CHUNK_SIZE))
     try:
         if num_workers <= 1:
             for item in items:
