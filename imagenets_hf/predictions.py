@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 from PIL import Image
@@ -22,6 +22,9 @@ from .configs import IGNORE_LABEL, ConfigSpec, get_config
 from .evaluation.matching import MATCH_METHODS
 from .mask_sources import GroundTruth, MaskTree, open_ground_truth, open_predictions, read_names_list
 from .masks import decode_mask
+
+if TYPE_CHECKING:
+    from .evaluation import Accumulator
 
 RESIZE_MODES = ("nearest",)
 EXAMPLES_SHOWN = 5  # how many file names an error message lists
@@ -250,6 +253,20 @@ def accumulate_plan(plan: EvaluationPlan, *, num_workers: int = 0, progress: boo
     )
 
 
+def accumulate_predictions(
+    predictions: str | os.PathLike,
+    ground_truth: str | os.PathLike,
+    config: str,
+    *,
+    num_workers: int = 0,
+    progress: bool = False,
+    **plan_options,
+) -> tuple[EvaluationPlan, "Accumulator"]:
+    """`plan_evaluation` (with `plan_options`) then one pass: (plan, accumulator)."""
+    plan = plan_evaluation(predictions, ground_truth, config, **plan_options)
+    return plan, accumulate_plan(plan, num_workers=num_workers, progress=progress)
+
+
 @dataclass
 class EvaluationResult:
     """Scores of one evaluation and what the user should be told about it.
@@ -305,17 +322,10 @@ def evaluate_predictions(
     """
     from .evaluation import per_class, resolve_match, score
 
-    plan = plan_evaluation(
-        predictions,
-        ground_truth,
-        config,
-        split=split,
-        names=names,
-        metadata_dir=metadata_dir,
-        allow_missing=allow_missing,
-        resize=resize,
+    plan, accumulator = accumulate_predictions(
+        predictions, ground_truth, config, num_workers=num_workers, progress=progress,
+        split=split, names=names, metadata_dir=metadata_dir, allow_missing=allow_missing, resize=resize,
     )
-    accumulator = accumulate_plan(plan, num_workers=num_workers, progress=progress)
     matching = resolve_match(accumulator, match, solver=solver)
     mapping = matching.mapping if matching is not None else None
     scores = score(accumulator, mapping)
@@ -360,15 +370,8 @@ def match_predictions(
 
     if method not in MATCH_METHODS:
         raise ValueError(f"unknown matching method {method!r}: use one of {', '.join(MATCH_METHODS)}")
-    plan = plan_evaluation(
-        predictions,
-        ground_truth,
-        config,
-        split=split,
-        names=names,
-        metadata_dir=metadata_dir,
-        allow_missing=allow_missing,
-        resize=resize,
+    _, accumulator = accumulate_predictions(
+        predictions, ground_truth, config, num_workers=num_workers, progress=progress,
+        split=split, names=names, metadata_dir=metadata_dir, allow_missing=allow_missing, resize=resize,
     )
-    accumulator = accumulate_plan(plan, num_workers=num_workers, progress=progress)
     return resolve_match(accumulator, method, solver=solver)
