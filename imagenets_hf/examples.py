@@ -7,9 +7,12 @@ work itself per example. Here the plain functions are used.
 
 from __future__ import annotations
 
+import collections
+import functools
 import logging
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
 from .annotations import Annotations
@@ -19,6 +22,11 @@ from .metadata import Metadata
 logger = logging.getLogger(__name__)
 
 MAX_LISTED_MISSING = 10  # how many missing paths an error or warning spells out
+
+# Embedding reads every image file: a few threads read ahead (file reads release
+# the GIL) so that reading the next images overlaps writing the previous ones.
+READ_AHEAD_THREADS = 2
+READ_AHEAD_IMAGES = 64
 
 # split name -> annotation folder of its masks (None: no public masks)
 SPLIT_MASKS = {
@@ -54,16 +62,37 @@ def generate_examples(rows, split, mask_folder, annotations, embed_images):
     if split == "train":
         yield from _generate_train(rows, embed_images)
         return
-    for image_id, path, label, mask, synset in rows:
+    images = _images((row[1] for row in rows), embed_images)
+    for (image_id, _, label, mask, synset), image in zip(rows, images):
         yield image_id, {
             "image_id": image_id,
-            "image": _image(path, embed_images),
+            "image": image,
             "label": label,
             "segmentation": {"path": mask.rsplit("/", 1)[-1], "bytes": annotations.read(mask_folder, mask)}
             if mask
             else None,
             "imagenet_synset": synset,
         }
+
+
+def _images(images, embed: bool):
+    """The image values of `images` (paths or ArchiveMembers), in order; bytes are read ahead when
+    embedded (the builder always embeds images of the archives layout)."""
+    if not embed:
+        return (_image(image, embed) for image in images)
+    return _read_ahead(images, functools.partial(_image, embed=embed))
+
+
+def _read_ahead(items, read):
+    """`read(item)` for each item, in order, with up to READ_AHEAD_IMAGES reads in flight."""
+    with ThreadPoolExecutor(READ_AHEAD_THREADS) as pool:
+        pending = collections.deque()
+        for item in items:
+            pending.append(pool.submit(read, item))
+            if len(pending) >= READ_AHEAD_IMAGES:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _image(image, embed: bool) -> dict:
@@ -87,11 +116,11 @@ def _generate_train(groups, embed_images):
         else:
             folder = os.path.join(group.folder, "")  # with its trailing separator: paths by concatenation
             images = (folder + name for name in group.names)
-        for name, image in zip(group.names, images):
+        for name, image in zip(group.names, _images(images, embed_images)):
             image_id = f"{group.class_wnid}/{name.rsplit('.', 1)[0]}"
             yield image_id, {
                 "image_id": image_id,
-                "image": _image(image, embed_images),
+                "image": image,
                 "label": group.label,
                 "segmentation": None,
                 "imagenet_synset": group.synset,
