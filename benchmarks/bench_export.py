@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 
+import datasets
+
 from imagenets_hf import testing
 from imagenets_hf.export import export_dataset_dict
 from imagenets_hf.loading import load_dataset
@@ -93,6 +95,7 @@ def main(argv=None) -> int:
     parser.add_argument("--num-proc", type=int, default=None)
     parser.add_argument("--workdir", default=None, help="folder for the fake data and outputs (default: a temp dir)")
     args = parser.parse_args(argv)
+    datasets.disable_progress_bars()  # the figures, not bars
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="bench-export-")
     metadata_dir = os.environ.get("IMAGENETS_METADATA_DIR") or testing.make_fake_metadata(
