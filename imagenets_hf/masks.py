@@ -124,10 +124,23 @@ def _labels_from_array(array: np.ndarray, name: str) -> np.ndarray:
         return array[..., 0].astype(np.uint16) | (array[..., 1].astype(np.uint16) << 8)
     if array.ndim != 2:
         raise ValueError(f"{name}: expected an (H, W) label map or (H, W, 3) uint8 RGB array, got shape {array.shape}")
+    return as_label_map(array, name)
+
+
+def as_label_map(array, name: str = "label map") -> np.ndarray:
+    """Check that `array` is an (H, W) integer label map with values 0..65535 -> (H, W) uint16.
+
+    Raises:
+        ValueError: another shape, a non-integer dtype, or values out of range;
+            the message starts with `name`.
+    """
+    array = np.asarray(array)
+    if array.ndim != 2:
+        raise ValueError(f"{name}: must be an (H, W) label map, got shape {array.shape}")
     if array.dtype == np.uint16:
         return array
     if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{name}: label maps must hold integers, got dtype {array.dtype}")
+        raise ValueError(f"{name}: label maps must hold integer labels, got dtype {array.dtype}")
     if array.size and (array.min() < 0 or array.max() > MAX_LABEL):
-        raise ValueError(f"{name}: labels must lie in 0..{MAX_LABEL}, got {array.min()}..{array.max()}")
+        raise ValueError(f"{name}: labels {array.min()}..{array.max()} lie outside 0..{MAX_LABEL}")
     return array.astype(np.uint16)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..configs import IGNORE_LABEL
-from ..masks import MAX_LABEL
+from ..masks import MAX_LABEL, as_label_map
 from .boundary import band_bits
 
 PREDICTED_BAND = 2
@@ -101,8 +101,8 @@ def image_statistics(prediction: np.ndarray, ground_truth: np.ndarray, num_class
     """
     if not 1 <= num_classes < IGNORE_LABEL:
         raise ValueError(f"num_classes must lie in 1..{IGNORE_LABEL - 1}, got {num_classes}")
-    prediction = _as_label_map(prediction, "prediction")
-    ground_truth = _as_label_map(ground_truth, "ground truth")
+    prediction = as_label_map(prediction, "prediction")
+    ground_truth = as_label_map(ground_truth, "ground truth")
     if prediction.shape != ground_truth.shape:
         raise ValueError(
             f"prediction and ground truth differ in size: {prediction.shape[1]}x{prediction.shape[0]} vs "
@@ -152,16 +152,3 @@ def _ground_truth_codes(num_classes: int) -> np.ndarray:
     codes = 4 * slots
     codes.flags.writeable = False
     return codes
-
-
-def _as_label_map(array, what: str) -> np.ndarray:
-    array = np.asarray(array)
-    if array.ndim != 2:
-        raise ValueError(f"the {what} must be an (H, W) label map, got shape {array.shape}")
-    if array.dtype == np.uint16 or array.dtype == np.uint8:
-        return array
-    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"the {what} must hold integer labels, got dtype {array.dtype}")
-    if array.size and (array.min() < 0 or array.max() > MAX_LABEL):
-        raise ValueError(f"the {what} holds labels {array.min()}..{array.max()} outside 0..{MAX_LABEL}")
-    return array.astype(np.uint16)
