@@ -107,7 +107,7 @@ def test_errors_name_the_mask(tmp_path):
         decode_mask({"bytes": None, "path": None})
     with pytest.raises(ValueError, match=r"labels -1..0 lie outside 0..65535"):
         decode_mask(np.array([[-1, 0]]))
-    with pytest.raises(ValueError, match="integers"):
+    with pytest.raises(ValueError, match="array: label maps must hold integer labels, got dtype float64"):
         decode_mask(np.zeros((2, 2), dtype=float))
     with pytest.raises(TypeError, match="cannot decode a int"):
         decode_mask(5)
