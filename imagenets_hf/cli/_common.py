@@ -55,6 +55,20 @@ def add_sources(parser: argparse.ArgumentParser, *, ground_truth: bool = True) -
     add_workers(parser)
 
 
+def source_options(args) -> dict:
+    """The keyword arguments of the options that `add_sources` declared (ground-truth variant),
+    as evaluate_predictions, match_predictions and show_predictions take them."""
+    return {
+        "split": args.split,
+        "names": args.names,
+        "metadata_dir": args.metadata_dir,
+        "allow_missing": args.allow_missing,
+        "resize": args.resize,
+        "num_workers": check_workers(args.workers),
+        "progress": show_progress(args),
+    }
+
+
 def add_metadata_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metadata-dir", metavar="D",

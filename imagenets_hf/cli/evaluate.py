@@ -54,15 +54,9 @@ def run_evaluate(args) -> int:
         args.predictions,
         args.ground_truth,
         args.config,
-        split=args.split,
         match=match,
         solver=args.solver,
-        names=args.names,
-        metadata_dir=args.metadata_dir,
-        allow_missing=args.allow_missing,
-        resize=args.resize,
-        num_workers=_common.check_workers(args.workers),
-        progress=_common.show_progress(args),
+        **_common.source_options(args),
         with_per_class=args.per_class,
     )
     if args.save_match:
@@ -99,13 +93,7 @@ def run_match(args) -> int:
         args.config,
         method=args.method,
         solver=args.solver,
-        split=args.split,
-        names=args.names,
-        metadata_dir=args.metadata_dir,
-        allow_missing=args.allow_missing,
-        resize=args.resize,
-        num_workers=_common.check_workers(args.workers),
-        progress=_common.show_progress(args),
+        **_common.source_options(args),
     )
     save_match(matching, args.output)
     unit = "images" if args.method == "image" else "pixels"

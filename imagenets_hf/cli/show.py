@@ -45,14 +45,8 @@ def run(args) -> int:
         worst=args.worst,
         match=_common.match_argument(args.match),
         solver=args.solver,
-        split=args.split,
-        names=args.names,
-        metadata_dir=args.metadata_dir,
         imagenet_dir=args.imagenet_dir,
-        allow_missing=args.allow_missing,
-        resize=args.resize,
-        num_workers=_common.check_workers(args.workers),
-        progress=_common.show_progress(args),
+        **_common.source_options(args),
     )
     print(f"per-class IoU plot: {result.per_class_plot} (mIoU {result.scores['mIoU']:.2f})")
     for relpath, miou, path in result.panels:
